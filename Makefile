@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make local` (the whole stack on localhost) and `make test`.
+# Everything else here is what those two stand on, plus deploy helpers and SAM's build targets.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/requirements.txt
+
+.PHONY: setup local test lint format validate build bench openapi replay clean
+
+$(STAMP): $(REQUIREMENTS)
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	@touch $@
+
+setup: $(STAMP) ## create .venv with every pinned dependency
+
+local: $(STAMP) ## run the whole stack on localhost (moto, sevDesk emulator, HTTP API, timers)
+	$(PY) -m devtools.local up
+
+test: $(STAMP) ## lint, then every test tier, offline
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+validate: $(STAMP) ## sam validate --lint (offline)
+	$(VENV)/bin/sam validate --lint
+
+build: $(STAMP) ## sam build (offline, no Docker; makefile builders below)
+	$(VENV)/bin/sam build
+
+bench: $(STAMP) ## cold-start and layer-size figures (see scripts/benchmark.py)
+	$(PY) scripts/benchmark.py
+
+openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
+	$(PY) -m devtools.openapi > docs/openapi.json
+
+replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
+	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local
