@@ -1,0 +1,53 @@
+"""Settings from the environment, validated once per process (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stage: str = "dev"
+    table_name: str = "sevdesk-integration"
+    export_bucket: str = ""
+
+    # sevDesk access. SEVDESK_API_TOKEN (local runs, real-sevDesk smoke runs) wins over the secret.
+    sevdesk_base_url: str = "https://my.sevdesk.de/api/v1"
+    sevdesk_secret_id: str = ""
+    sevdesk_api_token: SecretStr | None = None
+    sevdesk_secret_max_age_seconds: int = 300
+    sevdesk_timeout_seconds: float = 10.0
+    sevdesk_connect_timeout_seconds: float = 3.0
+    sevdesk_max_attempts: int = 3
+    sevdesk_retry_min_seconds: float = 1.0
+    sevdesk_retry_max_seconds: float = 30.0
+
+    # Shared outbound budget per minute (seed 000's figures; sevDesk publishes none).
+    budget_default_per_minute: int = 100
+    budget_pdf_per_minute: int = 30
+    budget_bulk_per_minute: int = 20
+    budget_max_wait_seconds: float = 5.0
+
+    # Inbound per-user limiter.
+    rate_limit_requests: int = 20
+    rate_limit_window_seconds: int = 60
+
+    template_cache_seconds: int = 300
+
+    # JWT claim names (the authorizer has already verified the token).
+    auth_roles_claim: str = "roles"
+    auth_user_type_claim: str = "user_type"
+    auth_internal_user_type: str = "internal"
+    auth_admin_role: str = "admin"
+    auth_staff_role: str = "staff"
+
+    aws_region: str = Field(default="eu-central-1", alias="AWS_REGION")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
