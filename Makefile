@@ -49,3 +49,7 @@ replay: $(STAMP) ## replay an events/ fixture against the running local stack: m
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local
+
+# --- sam build targets ---
+# build-CommonLayer and build-<Name>Function for `sam build` (see build.mk for how SAM calls them).
+include $(dir $(lastword $(MAKEFILE_LIST)))build.mk
