@@ -1,0 +1,23 @@
+"""GET /api/sevdesk/config (admin): the operational settings, `tokenConfigured` instead of the token."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sevdesk_common.api import make_api
+from sevdesk_common.models.config import ConfigView
+from sevdesk_common.observability import logger, metrics, tracer
+from sevdesk_common.services import config
+
+api = make_api(role="admin")
+
+
+@api.resolver.get("/api/sevdesk/config")
+def get_config() -> ConfigView:
+    return config.get_config()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return api.handle(event, context)

@@ -1,0 +1,33 @@
+"""The sevDesk API token: SEVDESK_API_TOKEN when set (local runs), else the Secrets Manager
+secret (Powertools parameters, cached for `sevdesk_secret_max_age_seconds`). It is returned to
+the caller only; never logged, stored or put in an error."""
+
+from __future__ import annotations
+
+from sevdesk_common.settings import get_settings
+
+
+def get_token() -> str | None:
+    settings = get_settings()
+    if settings.sevdesk_api_token is not None:
+        token = settings.sevdesk_api_token.get_secret_value().strip()
+        return token or None
+    if not settings.sevdesk_secret_id:
+        return None
+    # Imported here: parameters pulls in boto3 clients that routes without sevDesk calls skip.
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(
+        settings.sevdesk_secret_id, transform="json", max_age=settings.sevdesk_secret_max_age_seconds
+    )
+    token = str((value or {}).get("apiToken") or "").strip() if isinstance(value, dict) else ""
+    return token or None
+
+
+def require_token() -> str:
+    from sevdesk_common.errors import TokenNotConfigured
+
+    token = get_token()
+    if token is None:
+        raise TokenNotConfigured()
+    return token

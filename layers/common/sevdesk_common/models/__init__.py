@@ -1,0 +1,1 @@
+"""Pydantic models: `api` for what routes accept and return, `records` for DynamoDB items."""

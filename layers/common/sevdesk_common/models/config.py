@@ -1,0 +1,83 @@
+"""The operational settings (DESIGN.md section 3): one item, optimistic locking by `version`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StrictBool, StrictInt
+
+from sevdesk_common.models.base import ApiModel, StrictApiModel
+
+ChartOfAccounts = Literal["SKR03", "SKR04"]
+TemplateId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+# R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).
+TEMPLATE_FIELDS = ("template_eb_ar", "template_eb_sr", "template_kop_ar", "template_kop_sr")
+
+
+class SevdeskConfig(ApiModel):
+    """What GET /api/sevdesk/config returns (plus `tokenConfigured`), and what is stored."""
+
+    account_name: str | None = None
+    account_id: str | None = None
+    bookkeeping_system_version: str | None = None
+    template_eb_ar: str | None = None
+    template_eb_sr: str | None = None
+    template_kop_ar: str | None = None
+    template_kop_sr: str | None = None
+    payment_sync_interval_minutes: int = 10
+    datev_chart_of_accounts: ChartOfAccounts = "SKR03"
+    auto_transfer_invoices: bool = False
+    is_connected: bool = False
+    connected_by: str | None = None
+    connected_at: datetime | None = None
+    last_connection_error: str | None = None
+    last_sync_at: datetime | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    version: int = 0
+
+
+class ConfigView(SevdeskConfig):
+    token_configured: bool
+
+
+class ConfigUpdate(StrictApiModel):
+    """PUT body: the editable settings. Omitted fields keep their value; `null` clears a
+    template mapping; `version` must be the one last read (optimistic locking)."""
+
+    version: int = Field(ge=0, description="The config version this update is based on")
+    template_eb_ar: TemplateId | None = None
+    template_eb_sr: TemplateId | None = None
+    template_kop_ar: TemplateId | None = None
+    template_kop_sr: TemplateId | None = None
+    payment_sync_interval_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
+    datev_chart_of_accounts: ChartOfAccounts | None = None
+    auto_transfer_invoices: StrictBool | None = None
+
+
+class ConnectionFailure(ApiModel):
+    code: str
+    message: str
+
+
+class ConnectionResult(ApiModel):
+    is_connected: bool
+    account_name: str | None = None
+    account_id: str | None = None
+    bookkeeping_system_version: str | None = None
+    connected_by: str | None = None
+    connected_at: datetime | None = None
+    error: ConnectionFailure | None = None
+
+
+class InvoiceTemplate(ApiModel):
+    id: str
+    name: str
+    is_default: bool
+
+
+class TemplateList(ApiModel):
+    templates: list[InvoiceTemplate]
+    fetched_at: datetime

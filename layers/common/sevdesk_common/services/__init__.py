@@ -1,0 +1,1 @@
+"""Business operations; each route or step handler calls exactly one function here."""

@@ -1,0 +1,43 @@
+"""Create the template's resources in moto (the template is the only definition)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+def load_template() -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return yaml_parse(TEMPLATE.read_text())
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
+    template = load_template()
+    (table,) = resources_of_type(template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=table_name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+    )
+    (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
+    boto3.client("secretsmanager").create_secret(
+        Name=secret_id, SecretString=secret["Properties"]["SecretString"]
+    )
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    json.loads(secret["Properties"]["SecretString"])  # the template's placeholder must be valid JSON
