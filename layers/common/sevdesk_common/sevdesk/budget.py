@@ -1,0 +1,54 @@
+"""The tenant's outbound sevDesk budget, shared by every Lambda through DynamoDB token buckets.
+sevDesk publishes no limit but blocks abusive tokens, so we stay well below what it tolerates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from sevdesk_common.ratelimit import TokenBucket
+from sevdesk_common.settings import Settings
+from sevdesk_common.sevdesk.errors import SevdeskRateLimited
+
+BudgetClass = Literal["default", "pdf", "bulk"]
+
+
+class OutboundBudget:
+    def __init__(
+        self,
+        table: Any,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        per_minute: dict[str, int] = {
+            "default": settings.budget_default_per_minute,
+            "pdf": settings.budget_pdf_per_minute,
+            "bulk": settings.budget_bulk_per_minute,
+        }
+        self._buckets = {
+            name: TokenBucket(
+                table, f"sevdesk-{name}", capacity=limit, refill_per_second=limit / 60.0, clock=clock
+            )
+            for name, limit in per_minute.items()
+        }
+        self._max_wait = settings.budget_max_wait_seconds
+        self._sleep = sleep
+
+    def acquire(self, budget_class: BudgetClass = "default") -> None:
+        """Take one request from the class, waiting up to budget_max_wait_seconds in total."""
+        bucket = self._buckets[budget_class]
+        waited = 0.0
+        while True:
+            wait = bucket.try_take()
+            if wait <= 0:
+                return
+            if waited + wait > self._max_wait:
+                raise SevdeskRateLimited(
+                    f"The shared sevDesk budget ({budget_class}) is used up; try again shortly.",
+                    retry_after=wait,
+                )
+            self._sleep(wait)
+            waited += wait

@@ -1,0 +1,495 @@
+"""The typed sevDesk client: one method per sevDesk call the integration makes.
+
+`safe=True` marks calls that may be repeated (GETs, idempotent PUTs); every other call is a
+write that is sent at most once unless sevDesk provably did not receive or apply it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from sevdesk_common.sevdesk.budget import BudgetClass
+from sevdesk_common.sevdesk.core import Reply, Request, SevdeskHttp
+from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound, SevdeskProtocolError
+from sevdesk_common.sevdesk.models import (
+    BookkeepingVersion,
+    CommunicationWay,
+    Contact,
+    ContactAddress,
+    DocTemplate,
+    DownloadInfo,
+    EmailResult,
+    Invoice,
+    InvoiceLog,
+    InvoicePage,
+    InvoicePos,
+    PdfDocument,
+    PdfWire,
+    Progress,
+    SavedInvoice,
+    SavedVoucher,
+    SevUser,
+    TempFile,
+    Voucher,
+    WireBool,
+)
+from sevdesk_common.sevdesk.payloads import InvoiceSavePayload, VoucherSavePayload, berlin_midnight_unix, ref
+
+T = TypeVar("T")
+PaymentType = Literal["FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"]
+SendType = Literal["VPR", "VP", "VM", "VPDF"]
+MAX_PAGE = 1000
+
+
+def _one(objects: Any) -> Any:
+    """GET by id answers with a list of one; factory/action calls with the object itself."""
+    if isinstance(objects, list):
+        if not objects:
+            raise SevdeskNotFound("sevDesk returned no object.", http_status=200)
+        return objects[0]
+    return objects
+
+
+def _many(objects: Any) -> list[Any]:
+    if objects is None:
+        return []
+    return objects if isinstance(objects, list) else [objects]
+
+
+def _unix(value: date | datetime) -> int:
+    if isinstance(value, datetime):
+        return int(_aware(value).timestamp())
+    return berlin_midnight_unix(value)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class SevdeskClient(SevdeskHttp):
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _get(
+        self, path: str, operation: str, params: dict[str, Any] | None = None, budget: BudgetClass = "default"
+    ) -> Reply:
+        return self.call(Request("GET", path, operation, safe=True, params=params, budget_class=budget))
+
+    def _write(self, method: str, path: str, operation: str, **kwargs: Any) -> Reply:
+        return self.call(Request(method, path, operation, safe=False, **kwargs))
+
+    def _parse(self, reply: Reply, parse: Callable[[Any], T]) -> T:
+        """Parse `objects`; a write whose answer we cannot read has an unknown outcome."""
+        body = reply.body
+        try:
+            if not isinstance(body, dict) or "objects" not in body:
+                raise ValueError("no objects envelope")
+            return parse(body["objects"])
+        except SevdeskError:
+            raise
+        except (ValidationError, ValueError, TypeError, KeyError) as exc:
+            request = reply.request
+            if not request.safe:
+                raise self.ambiguous(request, "sevDesk's answer could not be read") from exc
+            raise SevdeskProtocolError(
+                f"sevDesk answered {request.operation} in an unexpected shape.",
+                http_status=reply.response.status_code,
+            ) from exc
+
+    # --- account --------------------------------------------------------------------------
+
+    def bookkeeping_system_version(self) -> str:
+        reply = self._get("/Tools/bookkeepingSystemVersion", "bookkeeping_system_version")
+        return self._parse(reply, lambda o: BookkeepingVersion.model_validate(_one(o)).version)
+
+    def list_sev_users(self) -> list[SevUser]:
+        reply = self._get("/SevUser", "list_sev_users")
+        return self._parse(reply, lambda o: [SevUser.model_validate(u) for u in _many(o)])
+
+    def list_templates(self, doc_type: str = "Invoice") -> list[DocTemplate]:
+        reply = self._get("/DocServer/getTemplatesWithThumb", "list_templates", {"type": doc_type})
+        body = reply.body
+        if isinstance(body, dict) and "objects" not in body and "templates" in body:
+            body = {"objects": body}  # the spec's unwrapped {result, templates} form
+        return self._parse(Reply(reply.request, reply.response, body), _templates)
+
+    # --- contacts -------------------------------------------------------------------------
+
+    def find_contacts_by_customer_number(self, customer_number: str) -> list[Contact]:
+        params = {"customerNumber": customer_number, "depth": 1}
+        reply = self._get("/Contact", "find_contacts", params)
+        contacts = self._parse(reply, lambda o: [Contact.model_validate(c) for c in _many(o)])
+        # The filter is exact on sevDesk today; an ignored filter would return everyone.
+        return [c for c in contacts if c.customer_number == customer_number]
+
+    def create_contact(
+        self,
+        *,
+        customer_number: str,
+        name: str | None = None,
+        surename: str | None = None,
+        familyname: str | None = None,
+        vat_number: str | None = None,
+        category_id: int = 3,  # customer
+    ) -> Contact:
+        """An organisation (`name`) or a person (`surename`/`familyname`)."""
+        if bool(name) == bool(surename or familyname):
+            raise ValueError("give either name (organisation) or surename/familyname (person)")
+        body: dict[str, Any] = {"category": ref("Category", category_id), "customerNumber": customer_number}
+        if name:
+            body["name"] = name
+        else:
+            body.update(surename=surename, familyname=familyname)
+        if vat_number:
+            body["vatNumber"] = vat_number
+        reply = self._write("POST", "/Contact", "create_contact", json=body)
+        return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
+    def create_contact_address(
+        self,
+        contact_id: str,
+        *,
+        street: str | None,
+        zip_code: str | None,
+        city: str | None,
+        country_id: int = 1,
+        category_id: int = 47,  # as in the recorded create
+        name: str | None = None,
+    ) -> ContactAddress:
+        body = {
+            "contact": ref("Contact", contact_id),
+            "street": street,
+            "zip": zip_code,
+            "city": city,
+            "country": ref("StaticCountry", country_id),
+            "category": ref("Category", category_id),
+            "name": name,
+        }
+        reply = self._write("POST", "/ContactAddress", "create_contact_address", json=body)
+        return self._parse(reply, lambda o: ContactAddress.model_validate(_one(o)))
+
+    def create_communication_way(self, contact_id: str, email: str, *, main: bool = True) -> CommunicationWay:
+        body = {
+            "contact": ref("Contact", contact_id),
+            "type": "EMAIL",
+            "value": email,
+            "key": ref("CommunicationWayKey", 2),
+            "main": main,
+        }
+        reply = self._write("POST", "/CommunicationWay", "create_communication_way", json=body)
+        return self._parse(reply, lambda o: CommunicationWay.model_validate(_one(o)))
+
+    # --- invoices: create, read, list -----------------------------------------------------
+
+    def save_invoice(self, payload: InvoiceSavePayload) -> SavedInvoice:
+        reply = self._write("POST", "/Invoice/Factory/saveInvoice", "save_invoice", json=payload.to_wire())
+        return self._parse(reply, lambda o: SavedInvoice.model_validate(_one(o)))
+
+    def get_invoice(self, invoice_id: str) -> Invoice:
+        reply = self._get(f"/Invoice/{invoice_id}", "get_invoice")
+        return self._parse(reply, lambda o: Invoice.model_validate(_one(o)))
+
+    def list_invoices(
+        self,
+        *,
+        status: int | None = None,
+        update_after: datetime | None = None,
+        customer_internal_note: str | None = None,
+        invoice_number: str | None = None,
+        invoice_type: str | None = None,
+        contact_id: str | None = None,
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+        count_all: bool = False,
+        budget_class: BudgetClass = "default",
+    ) -> InvoicePage:
+        """One page. Items are re-checked against the filters, because sevDesk silently
+        ignores a filter it does not know and then returns everything; `fetched` is the
+        unfiltered count, which paging needs."""
+        params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        if status is not None:
+            params["status"] = status
+        if update_after is not None:
+            params["updateAfter"] = _unix(update_after)
+        if customer_internal_note is not None:
+            params["customerInternalNote"] = customer_internal_note
+        if invoice_number is not None:
+            params["invoiceNumber"] = invoice_number
+        if invoice_type is not None:
+            params["invoiceType"] = invoice_type
+        if contact_id is not None:
+            params.update({"contact[id]": contact_id, "contact[objectName]": "Contact"})
+        if count_all:
+            params["countAll"] = "true"
+        reply = self._get("/Invoice", "list_invoices", params, budget_class)
+        fetched = self._parse(reply, lambda o: [Invoice.model_validate(i) for i in _many(o)])
+        after = _aware(update_after) if update_after else None
+
+        def matches(inv: Invoice) -> bool:
+            return (
+                (status is None or inv.status == status)
+                and (after is None or (inv.update is not None and inv.update >= after))
+                and (customer_internal_note is None or inv.customer_internal_note == customer_internal_note)
+                and (invoice_number is None or inv.invoice_number == invoice_number)
+                and (invoice_type is None or inv.invoice_type == invoice_type)
+                and (contact_id is None or (inv.contact is not None and inv.contact.id == contact_id))
+            )
+
+        total = reply.body.get("total") if isinstance(reply.body, dict) else None
+        return InvoicePage(
+            items=[i for i in fetched if matches(i)],
+            total=int(total) if total not in (None, "") else None,
+            fetched=len(fetched),
+        )
+
+    def iter_invoices(self, *, limit: int = MAX_PAGE, **filters: Any) -> Iterator[Invoice]:
+        """All matching invoices, page by page until a short page."""
+        limit = max(1, min(limit, MAX_PAGE))
+        offset = 0
+        while True:
+            page = self.list_invoices(limit=limit, offset=offset, **filters)
+            yield from page.items
+            if page.fetched < limit:
+                return
+            offset += page.fetched
+
+    def find_invoices_by_marker(self, marker: str) -> list[Invoice]:
+        """Invoices carrying our marker; includes a cancellation (SR), which copies the note."""
+        return list(self.iter_invoices(customer_internal_note=marker))
+
+    def get_positions(self, invoice_id: str) -> list[InvoicePos]:
+        reply = self._get(f"/Invoice/{invoice_id}/getPositions", "get_positions")
+        return self._parse(reply, lambda o: [InvoicePos.model_validate(p) for p in _many(o)])
+
+    def get_is_partially_paid(self, invoice_id: str) -> bool:
+        reply = self._get(f"/Invoice/{invoice_id}/getIsPartiallyPaid", "get_is_partially_paid")
+        return self._parse(reply, _as_bool)
+
+    # --- invoices: lifecycle --------------------------------------------------------------
+
+    def send_by(self, invoice_id: str, send_type: SendType = "VPDF", send_draft: bool = False) -> Invoice:
+        """Finalize: draft -> open, assigns the number and enshrines (with send_draft False)."""
+        body = {"sendType": send_type, "sendDraft": send_draft}
+        reply = self._write("PUT", f"/Invoice/{invoice_id}/sendBy", "send_by", json=body)
+        return self._parse(reply, lambda o: Invoice.model_validate(_one(o)))
+
+    def send_via_email(
+        self,
+        invoice_id: str,
+        to_email: str,
+        subject: str,
+        text: str,
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+    ) -> EmailResult:
+        body: dict[str, Any] = {"toEmail": to_email, "subject": subject, "text": text}
+        if cc:
+            body["ccEmail"] = ",".join(cc)
+        if bcc:
+            body["bccEmail"] = ",".join(bcc)
+        reply = self._write("POST", f"/Invoice/{invoice_id}/sendViaEmail", "send_via_email", json=body)
+        return self._parse(reply, lambda o: EmailResult.model_validate(_one(o)))
+
+    def get_pdf(self, invoice_id: str) -> PdfDocument:
+        """Always with preventSendBy=true: a plain getPdf would finalize a draft."""
+        request = Request(
+            "GET",
+            f"/Invoice/{invoice_id}/getPdf",
+            "get_pdf",
+            safe=True,
+            params={"preventSendBy": "true"},
+            budget_class="pdf",
+            allow_raw=True,
+        )
+        reply = self.call(request)
+        if reply.body is None:
+            content, filename = reply.response.content, f"{invoice_id}.pdf"
+        else:
+            wire = self._parse(reply, lambda o: PdfWire.model_validate(_one(o)))
+            content = _decode_pdf(wire) if wire.base64_encoded else wire.content.encode("latin-1")
+            filename = wire.filename if wire.filename and wire.filename != ".pdf" else f"{invoice_id}.pdf"
+        if not content.startswith(b"%PDF"):
+            raise SevdeskProtocolError(f"sevDesk's PDF for invoice {invoice_id} is not a PDF.")
+        return PdfDocument(filename=filename, content=content)
+
+    def cancel_invoice(self, invoice_id: str) -> Invoice:
+        """Returns the cancellation invoice (SR). Partly paid: HTTP 200 + code 390 -> refused."""
+        reply = self._write("POST", f"/Invoice/{invoice_id}/cancelInvoice", "cancel_invoice")
+        return self._parse(reply, lambda o: Invoice.model_validate(_one(o)))
+
+    def change_parameter(self, invoice_id: str, key: str, value: str) -> None:
+        """Set template/letterpaper/language; setting the same value twice is harmless."""
+        body = {"key": key, "value": value}
+        self.call(
+            Request("PUT", f"/Invoice/{invoice_id}/changeParameter", "change_parameter", True, json=body)
+        )
+
+    def delete_invoice(self, invoice_id: str) -> None:
+        """Drafts only; anything else is refused with 409 / code 159."""
+        self._write("DELETE", f"/Invoice/{invoice_id}", "delete_invoice")
+
+    def book_amount(
+        self,
+        invoice_id: str,
+        amount: Decimal,
+        date_: date | datetime,
+        payment_type: PaymentType = "FULL_PAYMENT",
+        *,
+        check_account_id: str,
+        check_account_transaction_id: str | None = None,
+    ) -> InvoiceLog:
+        body: dict[str, Any] = {
+            "amount": format(amount, "f"),
+            "date": _unix(date_),
+            "type": payment_type,
+            "checkAccount": ref("CheckAccount", check_account_id),
+        }
+        if check_account_transaction_id:
+            body["checkAccountTransaction"] = ref("CheckAccountTransaction", check_account_transaction_id)
+        reply = self._write("PUT", f"/Invoice/{invoice_id}/bookAmount", "book_amount", json=body)
+        return self._parse(reply, lambda o: InvoiceLog.model_validate(_one(o)))
+
+    # --- DATEV export -----------------------------------------------------------------------
+
+    def update_export_config(
+        self,
+        sev_client_id: str,
+        accounting_year_begin: date,
+        accountant_number: str | None = None,
+        accountant_client_number: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"accountingYearBegin": _unix(accounting_year_begin)}
+        if accountant_number is not None:
+            body["accountantNumber"] = int(accountant_number)
+        if accountant_client_number is not None:
+            body["accountantClientNumber"] = int(accountant_client_number)
+        path = f"/SevClient/{sev_client_id}/updateExportConfig"
+        # Sets absolute values, so a repeat is harmless.
+        self.call(Request("PUT", path, "update_export_config", safe=True, json=body))
+
+    def create_datev_csv_zip_export_job(
+        self,
+        start: date,
+        end: date,
+        scope: str = "EXTCD",
+        *,
+        export_by_paydate: bool = False,
+        include_enshrined: bool = True,
+        enshrine_documents: bool = False,
+        include_document_images: bool = True,
+    ) -> str:
+        """Starts a job. A GET on the wire but a write: never repeated blindly."""
+        params = {
+            "startDate": _unix(start),
+            "endDate": _unix(end + timedelta(days=1)) - 1,  # through the end of `end`
+            "scope": scope,
+            "exportByPaydate": _flag(export_by_paydate),
+            "includeEnshrined": _flag(include_enshrined),
+            "enshrineDocuments": _flag(enshrine_documents),
+            "includeDocumentImages": _flag(include_document_images),
+        }
+        reply = self._write(
+            "GET", "/Export/createDatevCsvZipExportJob", "create_datev_export_job", params=params
+        )
+        return self._parse(reply, _job_id)
+
+    def generate_download_hash(self, job_id: str) -> str:
+        reply = self._get("/Progress/generateDownloadHash", "generate_download_hash", {"jobId": job_id})
+        return self._parse(reply, lambda o: _string(_one(o), "hash"))
+
+    def get_progress(self, progress_hash: str) -> Progress:
+        reply = self._get("/Progress/getProgress", "get_progress", {"hash": progress_hash})
+        return self._parse(reply, lambda o: Progress.model_validate(_one(o)))
+
+    def job_download_info(self, job_id: str) -> DownloadInfo:
+        reply = self._get("/ExportJob/jobDownloadInfo", "job_download_info", {"jobId": job_id})
+        return self._parse(reply, lambda o: DownloadInfo.model_validate(_one(o)))
+
+    # --- vouchers (incoming invoices) -------------------------------------------------------
+
+    def upload_temp_file(self, filename: str, content: bytes, mime_type: str = "application/pdf") -> TempFile:
+        files = {"file": (filename, content, mime_type)}
+        reply = self._write("POST", "/Voucher/Factory/uploadTempFile", "upload_temp_file", files=files)
+        return self._parse(reply, lambda o: TempFile.model_validate(_one(o)))
+
+    def save_voucher(self, payload: VoucherSavePayload) -> SavedVoucher:
+        reply = self._write("POST", "/Voucher/Factory/saveVoucher", "save_voucher", json=payload.to_wire())
+        return self._parse(reply, lambda o: SavedVoucher.model_validate(_one(o)))
+
+    def list_vouchers(
+        self,
+        *,
+        status: int | None = None,
+        credit_debit: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Voucher]:
+        params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        if status is not None:
+            params["status"] = status
+        if credit_debit is not None:
+            params["creditDebit"] = credit_debit
+        if start is not None:
+            params["startDate"] = _unix(start)
+        if end is not None:
+            params["endDate"] = _unix(end + timedelta(days=1)) - 1
+        reply = self._get("/Voucher", "list_vouchers", params)
+        vouchers = self._parse(reply, lambda o: [Voucher.model_validate(v) for v in _many(o)])
+        return [
+            v
+            for v in vouchers
+            if (status is None or v.status == status)
+            and (credit_debit is None or v.credit_debit == credit_debit)
+        ]
+
+    def get_voucher(self, voucher_id: str) -> Voucher:
+        reply = self._get(f"/Voucher/{voucher_id}", "get_voucher")
+        return self._parse(reply, lambda o: Voucher.model_validate(_one(o)))
+
+
+def _templates(objects: Any) -> list[DocTemplate]:
+    # UNCONFIRMED inner shape: a list, or the spec's {result, templates: [...]}.
+    if isinstance(objects, dict):
+        objects = objects.get("templates") or []
+    return [DocTemplate.model_validate(t) for t in _many(objects)]
+
+
+_BOOL = TypeAdapter(WireBool)
+
+
+def _as_bool(objects: Any) -> bool:
+    return _BOOL.validate_python(_one(objects))
+
+
+def _string(value: Any, key: str) -> str:
+    if isinstance(value, dict):
+        value = value.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string for {key}")
+    return value
+
+
+def _job_id(objects: Any) -> str:
+    value = _one(objects)
+    if isinstance(value, dict):
+        value = value.get("jobId") or value.get("id")
+    return _string(value, "jobId")
+
+
+def _decode_pdf(wire: PdfWire) -> bytes:
+    try:
+        return base64.b64decode(wire.content, validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise SevdeskProtocolError("sevDesk's PDF content is not valid base64.") from exc
