@@ -1,0 +1,178 @@
+"""moto's server in a thread, Lambda invokes run by our Python handlers, resources seeded from the template.
+
+See research/local-aws.md: moto never runs Lambda code without Docker, so a WSGI middleware answers
+`Invoke` itself; the Step Functions interpreter reaches it through MOTO_PORT.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import httpx
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from devtools.local.handlers import FunctionRegistry, UnknownFunction, invocation_error
+from devtools.local.template import ACCOUNT, REGION, LocalTemplate
+
+log = logging.getLogger("devtools.local")
+
+_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<fn>[^/]+)/invocations/?$")
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class LambdaMiddleware:
+    """Answers POST .../functions/{name|ARN}/invocations with the real handler; the rest is moto's."""
+
+    def __init__(self, app: WsgiApp, registry: FunctionRegistry) -> None:
+        self.app = app
+        self.registry = registry
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = _INVOKE.match(environ.get("PATH_INFO", ""))
+        if not match or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        return self.invoke(unquote(match["fn"]), Request(environ))(environ, start_response)
+
+    def invoke(self, name: str, request: Request) -> Response:
+        try:
+            spec = self.registry.spec(name)
+        except UnknownFunction:
+            return _json(
+                {"Type": "User", "message": f"Function not found: {name}"},
+                404,
+                {"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
+        body = request.get_data()
+        event = json.loads(body) if body.strip() else {}
+        kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if kind == "DryRun":
+            return Response(status=204)
+        if kind == "Event":
+            threading.Thread(target=self._run_async, args=(spec.logical_id, event), daemon=True).start()
+            return Response(status=202)
+        headers = {"X-Amz-Executed-Version": "$LATEST"}
+        try:
+            result = self.registry.invoke(spec.logical_id, event)
+        except Exception as exc:
+            log.exception("%s failed", spec.logical_id)
+            return _json(invocation_error(exc), 200, {**headers, "X-Amz-Function-Error": "Unhandled"})
+        return _json(result, 200, headers)
+
+    def _run_async(self, logical_id: str, event: Any) -> None:
+        try:
+            self.registry.invoke(logical_id, event)
+        except Exception:
+            log.exception("async invoke of %s failed", logical_id)
+
+
+def _json(payload: Any, status: int, headers: dict[str, str]) -> Response:
+    return Response(json.dumps(payload), status, headers, content_type="application/json")
+
+
+class MotoServer:
+    def __init__(self, registry: FunctionRegistry, host: str = "127.0.0.1", port: int = 5055) -> None:
+        app = LambdaMiddleware(DomainDispatcherApplication(create_backend_app), registry)
+        self.server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.url = f"http://{host}:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> MotoServer:
+        # The SFN interpreter calls Lambda at localhost:$MOTO_PORT (moto.settings.moto_server_port).
+        os.environ["MOTO_PORT"] = str(self.server.server_port)
+        self._thread.start()
+        httpx.post(f"{self.url}/moto-api/reset").raise_for_status()  # same process may have run a stack
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        httpx.post(f"{self.url}/moto-api/config", json=config).raise_for_status()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _secret_string(declared: str, api_token: str) -> str:
+    """A secret declared as {"apiToken": ...} gets the local token; others keep their template value."""
+    try:
+        value = json.loads(declared)
+    except ValueError:
+        return declared or "{}"
+    if isinstance(value, dict) and "apiToken" in value:
+        value["apiToken"] = api_token
+    return json.dumps(value)
+
+
+def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, list[str]]:
+    """Create the template's tables, secrets, buckets and state machines in moto; returns their names."""
+    created: dict[str, list[str]] = {"tables": [], "secrets": [], "buckets": [], "state_machines": []}
+    ddb = client("dynamodb", endpoint)
+    for logical_id, res in template.of_type("AWS::DynamoDB::Table").items():
+        props = template.resolve(res.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        if kwargs["BillingMode"] == "PROVISIONED":
+            kwargs["ProvisionedThroughput"] = props.get("ProvisionedThroughput", throughput)
+        for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if props.get(index_kind):
+                kwargs[index_kind] = props[index_kind]
+                if index_kind == "GlobalSecondaryIndexes" and kwargs["BillingMode"] == "PROVISIONED":
+                    for gsi in kwargs[index_kind]:
+                        gsi.setdefault("ProvisionedThroughput", throughput)
+        ddb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        created["tables"].append(name)
+
+    sm = client("secretsmanager", endpoint)
+    for logical_id, res in template.of_type("AWS::SecretsManager::Secret").items():
+        props = template.resolve(res.get("Properties", {}))
+        name = template.physical_name(logical_id)
+        sm.create_secret(Name=name, SecretString=_secret_string(props.get("SecretString", ""), api_token))
+        created["secrets"].append(name)
+
+    s3 = client("s3", endpoint)
+    for logical_id in template.of_type("AWS::S3::Bucket"):
+        name = template.physical_name(logical_id)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        created["buckets"].append(name)
+
+    sfn = client("stepfunctions", endpoint)
+    for name, definition in template.state_machines().items():
+        sfn.create_state_machine(
+            name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
+        )
+        created["state_machines"].append(name)
+    return created
