@@ -77,13 +77,16 @@ def up(args: argparse.Namespace) -> int:
         pass
     print("stopping ...", flush=True)
     stack.stop()
+    (args.state_dir / "stack.json").unlink(missing_ok=True)  # replay must not aim at a dead stack
     return 0
 
 
 def banner(stack: LocalStack, seconds: float) -> str:
     tpl = stack.template
     lines = [f"sevDesk integration local stack up in {seconds:.1f} s  (Ctrl-C stops)", ""]
-    lines.append(f"HTTP API      {stack.api_url}   (stage {tpl.stage()}: also under /{tpl.stage()}/...)")
+    stage = tpl.stage()
+    also = f"   (stage {stage}: also under /{stage}/...)" if stage != "$default" else ""
+    lines.append(f"HTTP API      {stack.api_url}{also}")
     for r in tpl.routes():
         spec = stack.functions.specs[r.function]
         lines.append(f"  {r.method:<6} {r.path:<48} {spec.snake:<20} {_who(spec.code_dir, r.authorizer)}")

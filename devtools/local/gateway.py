@@ -266,7 +266,9 @@ class GatewayServer:
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.server: BaseWSGIServer = make_server(host, port, gateway, threaded=True)
         self.url = f"http://{host}:{self.server.server_port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="http-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.1,), name="http-api", daemon=True
+        )
 
     def start(self) -> GatewayServer:
         self._thread.start()

@@ -6,6 +6,7 @@ See research/local-aws.md: moto never runs Lambda code without Docker, so a WSGI
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from urllib.parse import unquote
 
 import boto3
 import httpx
+from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -90,7 +92,8 @@ class MotoServer:
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )
         self.url = f"http://{host}:{self.server.server_port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True)
+        self._saved_config = copy.deepcopy(default_user_config)
 
     def start(self) -> MotoServer:
         # The SFN interpreter calls Lambda at localhost:$MOTO_PORT (moto.settings.moto_server_port).
@@ -105,6 +108,9 @@ class MotoServer:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+        # The config is process-global: leave decorator-mode moto users in this process as they were.
+        default_user_config.clear()
+        default_user_config.update(self._saved_config)
 
 
 def client(service: str, endpoint: str) -> Any:
