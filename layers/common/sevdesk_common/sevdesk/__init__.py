@@ -82,6 +82,7 @@ __all__ = [
     "VoucherPos",
     "VoucherPositionPayload",
     "VoucherSavePayload",
+    "clear_client_cache",
     "client_for",
 ]
 # Cheapest first: a name from errors must not import httpx or botocore.
@@ -118,3 +119,11 @@ def client_for(token: str) -> SevdeskClient:
             token, settings=settings, budget=OutboundBudget(get_table(), settings)
         )
     return client
+
+
+def clear_client_cache() -> None:
+    """Forget cached clients and close their pools (tests; what a fresh container has)."""
+    from sevdesk_common.sevdesk.core import close_pools
+
+    _clients.clear()
+    close_pools()

@@ -69,6 +69,12 @@ def _pooled_http(base_url: str, token: str, settings: Settings) -> httpx.Client:
     return client
 
 
+def close_pools() -> None:
+    for client in _POOLS.values():
+        client.close()
+    _POOLS.clear()
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     raw = response.headers.get("Retry-After")
     if not raw:
@@ -123,11 +129,8 @@ class SevdeskHttp:
         )
         self._sleep = sleep
         self._budget = budget
-        self._backoff = wait_exponential_jitter(
-            initial=self._settings.sevdesk_retry_min_seconds,
-            max=self._settings.sevdesk_retry_max_seconds,
-            jitter=self._settings.sevdesk_retry_min_seconds,
-        )
+        low, high = self._settings.sevdesk_retry_min_seconds, self._settings.sevdesk_retry_max_seconds
+        self._backoff = wait_exponential_jitter(multiplier=low, max=high, jitter=low, min=low)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
