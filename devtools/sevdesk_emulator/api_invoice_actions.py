@@ -1,0 +1,136 @@
+"""Invoice actions: send, e-mail, PDF, cancel, book, reset, layout parameters."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING
+
+from devtools.sevdesk_emulator.cancellation import cancel_invoice
+from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, book_amount, finalize, get_invoice, positions_of
+from devtools.sevdesk_emulator.pdf import invoice_lines, render_pdf
+from devtools.sevdesk_emulator.routing import Request, Response, ok, route
+from devtools.sevdesk_emulator.store import public, touch
+from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, parse_moment, to_bool, to_decimal
+
+if TYPE_CHECKING:
+    from devtools.sevdesk_emulator.emulator import SevdeskEmulator
+
+SEND_TYPES = frozenset({"VPR", "VP", "VM", "VPDF"})
+LAYOUT_KEYS = frozenset({"template", "letterpaper", "language", "payPal"})
+BOOKING_TYPES = frozenset({"FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"})
+
+
+@route("PUT", "/Invoice/{invoice_id}/sendBy")
+def send_by(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    data = req.data()
+    if data.get("sendType") in (None, "") or data.get("sendDraft") in (None, ""):
+        raise bad_request("sendType and sendDraft are required")
+    if data["sendType"] not in SEND_TYPES:
+        raise bad_request(f"sendType must be one of {sorted(SEND_TYPES)}")
+    if not to_bool(data["sendDraft"]):  # sendDraft true: an internal draft copy, nothing changes
+        finalize(emu, invoice, data["sendType"])
+    return ok(public(invoice))
+
+
+@route("POST", "/Invoice/{invoice_id}/sendViaEmail")
+def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    data = req.data()
+    missing = [key for key in ("toEmail", "subject", "text") if not data.get(key)]
+    if missing:
+        raise bad_request(f"Missing required fields: {', '.join(missing)}")
+    finalize(emu, invoice, "VM")  # sendType VM is UNCONFIRMED (NOTES.md §5)
+    now = iso(emu.now())
+    email = {
+        "id": emu.state.new_id("Email"),
+        "objectName": "Email",
+        "additionalInformation": None,
+        "create": now,
+        "update": now,
+        "object": public(invoice),
+        "from": emu.state.sev_client["email"],
+        "to": str(data["toEmail"]),
+        "subject": str(data["subject"]),
+        "text": str(data["text"]),
+        "sevClient": emu.state.sev_client_ref(),
+        "cc": data.get("ccEmail"),
+        "bcc": data.get("bccEmail"),
+        "arrived": None,
+    }
+    emu.state.emails.append(email)  # the outbox: the real sevDesk would send it
+    return ok(email, 201)
+
+
+@route("GET", "/Invoice/{invoice_id}/getPdf")
+def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    if not to_bool(req.query.get("preventSendBy", "")) and invoice["status"] == DRAFT:
+        finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
+    content = render_pdf(invoice_lines(invoice, positions_of(emu.state, invoice["id"])))
+    filename = f"{invoice['invoiceNumber'] or ''}.pdf"
+    if emu.pdf_mode == "raw":
+        headers = {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+        return Response(200, raw=content, headers=headers)
+    pdf = {
+        "base64Encoded": True,
+        "content": base64.b64encode(content).decode("ascii"),
+        "filename": filename,
+        "mimetype": "application/pdf",
+    }
+    return ok(pdf)
+
+
+@route("POST", "/Invoice/{invoice_id}/cancelInvoice")
+def cancel(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
+    return ok(cancel_invoice(emu, params["invoice_id"]), 201)
+
+
+@route("PUT", "/Invoice/{invoice_id}/bookAmount")
+def book(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    data = req.data()
+    if data.get("amount") in (None, ""):
+        raise bad_request("amount is required")
+    if data.get("type") not in (None, "") and data["type"] not in BOOKING_TYPES:
+        raise bad_request(f"type must be one of {sorted(BOOKING_TYPES)}")
+    paid = to_decimal(data["amount"], "amount")
+    when = parse_moment(data["date"], "date") if data.get("date") not in (None, "") else emu.now()
+    return ok(book_amount(emu, params["invoice_id"], paid, when))
+
+
+@route("PUT", "/Invoice/{invoice_id}/resetToOpen")
+def reset_to_open(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    if invoice["id"] in emu.state.credit_notes:
+        raise ApiError(422, "A credit note exists for this invoice", 170)
+    if invoice["status"] == DRAFT or invoice.get("_cancelledBy") or invoice["invoiceType"] == "SR":
+        raise ApiError(422, "Only open or paid invoices can be reset to open")
+    if invoice["enshrined"]:
+        raise ApiError(422, "The invoice is enshrined and can not be reset")  # [SPEC], NOTES.md §10
+    invoice |= {"status": OPEN, "paidAmount": 0, "payDate": None}
+    touch(invoice, emu.now())
+    return ok(public(invoice))
+
+
+@route("PUT", "/Invoice/{invoice_id}/changeParameter")
+def change_parameter(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    data = req.data()
+    key, value = data.get("key"), data.get("value")
+    if key not in LAYOUT_KEYS or value in (None, ""):
+        raise bad_request(f"key must be one of {sorted(LAYOUT_KEYS)} and value is required")
+    value = str(value)
+    if key == "template" and value not in {t["id"] for t in emu.state.templates}:
+        raise ApiError(422, f"Template {value} does not exist")
+    if key == "letterpaper" and value not in {p["id"] for p in emu.state.letterpapers}:
+        raise ApiError(422, f"Letterpaper {value} does not exist")
+    if key == "language" and not re.fullmatch(r"[a-z]{2}_[A-Z]{2}", value):
+        raise bad_request(f"Unknown language {value}")
+    invoice[f"_{key}"] = value  # read back with emu.state.invoices[id]["_template"] etc.
+    touch(invoice, emu.now())
+    layout = {"result": "1", "metadaten": {"pages": 1, "docId": invoice["id"], "thumbs": []}}
+    return ok(layout)

@@ -1,0 +1,190 @@
+"""Vouchers (Belege): saveVoucher in the recorded shape, list and read."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from devtools.sevdesk_emulator.listing import page
+from devtools.sevdesk_emulator.routing import Request, Response, ok, route
+from devtools.sevdesk_emulator.store import Record, public
+from devtools.sevdesk_emulator.wire import (
+    amount,
+    bad_request,
+    cents,
+    iso,
+    not_found,
+    parse_moment,
+    ref,
+    to_bool,
+    to_decimal,
+)
+
+if TYPE_CHECKING:
+    from devtools.sevdesk_emulator.emulator import SevdeskEmulator
+
+REQUIRED = ("voucherDate", "status", "creditDebit", "voucherType", "taxRule")
+VOUCHER_NULLS = (
+    "recurringIntervall",
+    "recurringInterval",
+    "recurringStartDate",
+    "recurringNextVoucher",
+    "recurringLastVoucher",
+    "recurringEndDate",
+    "enshrined",
+    "sendType",
+    "inSource",
+    "iban",
+    "accountingSpecialCase",
+    "paymentDeadline",
+)
+ZERO_FIELDS = (
+    "sumDiscountNet",
+    "sumDiscountGross",
+    "sumNetForeignCurrency",
+    "sumTaxForeignCurrency",
+    "sumGrossForeignCurrency",
+    "sumDiscountNetForeignCurrency",
+    "sumDiscountGrossForeignCurrency",
+)
+POS_NULLS = tuple(f"specialAccountingField{n}" for n in range(1, 6))
+
+
+def _position(emu: SevdeskEmulator, data: Any, voucher_id: str, now: str) -> Record:
+    if (
+        not isinstance(data, dict)
+        or data.get("objectName") != "VoucherPos"
+        or not to_bool(data.get("mapAll"))
+    ):
+        raise bad_request("every position needs objectName 'VoucherPos' and mapAll true")
+    rate = to_decimal(data.get("taxRate") or 0, "taxRate")
+    is_net = to_bool(data.get("net", True))
+    if is_net:
+        net = cents(to_decimal(data.get("sumNet"), "sumNet"))
+        gross = net + cents(net * rate / 100)
+    else:
+        gross = cents(to_decimal(data.get("sumGross"), "sumGross"))
+        net = cents(gross / (1 + rate / 100))
+    sums = {"sumNet": amount(net), "sumTax": amount(gross - net), "sumGross": amount(gross)}
+    return {
+        "id": emu.state.new_id("VoucherPos"),
+        "objectName": "VoucherPos",
+        "additionalInformation": None,
+        "create": now,
+        "update": now,
+        "sevClient": emu.state.sev_client_ref(),
+        "voucher": {"id": voucher_id, "objectName": "Voucher"},
+        "taxRate": amount(rate),
+        "sum": None,
+        "net": "1" if is_net else "0",
+        "isAsset": "0",
+        "assetMemoValue": "0",
+        **sums,
+        **{f"{key}Accounting": value for key, value in sums.items()},
+        "comment": data.get("comment"),
+        "isGwg": "0",
+        "cateringTaxRate": None,
+        "cateringTip": None,
+        **dict.fromkeys(POS_NULLS),
+        "accountDatev": ref(data.get("accountDatev"), "AccountDatev"),
+        "isPercentage": "1",
+        "discountedValue": "0",
+        **dict.fromkeys(
+            (
+                "sumNetForeignCurrency",
+                "sumTaxForeignCurrency",
+                "sumGrossForeignCurrency",
+                "sumDiscountForeignCurrency",
+            ),
+            "0",
+        ),
+        "createNextPart": None,
+    }
+
+
+@route("POST", "/Voucher/Factory/saveVoucher")
+def save_voucher(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
+    body = req.data()
+    data = body.get("voucher")
+    if not isinstance(data, dict) or data.get("objectName") != "Voucher" or not to_bool(data.get("mapAll")):
+        raise bad_request("voucher needs objectName 'Voucher' and mapAll true")
+    missing = [key for key in REQUIRED if data.get(key) in (None, "")]
+    if missing:
+        raise bad_request(f"Missing required voucher fields: {', '.join(missing)}")
+    store, now = emu.state, iso(emu.now())
+    voucher_id = store.new_id("Voucher")
+    entries = body.get("voucherPosSave") or []
+    positions = [_position(emu, entry, voucher_id, now) for entry in entries]
+    voucher_date = iso(parse_moment(data["voucherDate"], "voucherDate"))
+    delivery = data.get("deliveryDate")
+    totals = {
+        key: amount(sum((Decimal(pos[key]) for pos in positions), Decimal(0)))
+        for key in ("sumNet", "sumTax", "sumGross")
+    }
+    voucher: Record = {
+        "id": voucher_id,
+        "objectName": "Voucher",
+        "additionalInformation": None,
+        "propertyCreationOrigin": None,
+        "create": now,
+        "update": now,
+        "sevClient": store.sev_client_ref(),
+        "createUser": store.user_ref(),
+        "voucherDate": voucher_date,
+        "supplierName": data.get("supplierName"),
+        "description": data.get("description"),
+        "resultDisdar": None,
+        "payDate": None,
+        "status": str(data["status"]),
+        "currency": str(data.get("currency") or "EUR"),
+        **totals,
+        **{f"{key}Accounting": value for key, value in totals.items()},
+        "showNet": "1",
+        "paidAmount": 0,
+        "taxType": data.get("taxType"),
+        "creditDebit": str(data["creditDebit"]),
+        "hidden": "0",
+        "voucherType": str(data["voucherType"]),
+        **dict.fromkeys(VOUCHER_NULLS),
+        "tip": "0",
+        "mileageRate": "0",
+        "selectedForPaymentFile": "0",
+        "supplierNameAtSave": None,
+        "taxmaroStockAccount": None,
+        "vatNumber": None,
+        "deliveryDate": iso(parse_moment(delivery, "deliveryDate")) if delivery else voucher_date,
+        "deliveryDateUntil": None,
+        **dict.fromkeys(ZERO_FIELDS, "0"),
+        "taxRule": ref(data["taxRule"], "TaxRule"),
+    }
+    store.vouchers[voucher_id] = voucher
+    for position in positions:
+        store.voucher_positions[position["id"]] = position
+    saved = {
+        "voucher": public(voucher),
+        "voucherPos": [public(p) for p in positions],
+        "vatdrop": "not relevant",
+    }
+    return ok(saved, 201)
+
+
+@route("GET", "/Voucher")
+def list_vouchers(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
+    query = req.query
+    found = [
+        voucher
+        for voucher in emu.state.vouchers.values()
+        if all(
+            not query.get(key) or voucher[key] == query[key]
+            for key in ("status", "creditDebit", "voucherType")
+        )
+    ]
+    return page(found, query)
+
+
+@route("GET", "/Voucher/{voucher_id}")
+def get_voucher(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
+    voucher = emu.state.vouchers.get(params["voucher_id"])
+    if voucher is None:
+        raise not_found("Voucher", params["voucher_id"])
+    return ok([public(voucher)])

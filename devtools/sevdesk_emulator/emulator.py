@@ -1,0 +1,185 @@
+"""SevdeskEmulator: the state, the request pipeline (log, limiter, faults, auth) and test helpers."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+# The api_* modules register their routes on import.
+from devtools.sevdesk_emulator import (  # noqa: F401
+    api_basics,
+    api_contacts,
+    api_datev,
+    api_invoice_actions,
+    api_invoices,
+    api_vouchers,
+)
+from devtools.sevdesk_emulator.control import CONTROL_PREFIX, handle_control
+from devtools.sevdesk_emulator.faults import Fault, FaultList, RecordedRequest
+from devtools.sevdesk_emulator.invoices import book_amount
+from devtools.sevdesk_emulator.routing import Request, Response, find_route
+from devtools.sevdesk_emulator.store import Record, Store
+from devtools.sevdesk_emulator.wire import BERLIN, ApiError, error_body
+
+if TYPE_CHECKING:
+    from devtools.sevdesk_emulator.server import EmulatorServer
+    from devtools.sevdesk_emulator.transport import EmulatorTransport
+
+API_PREFIX = "/api/v1"
+DEFAULT_TOKEN = "0123456789abcdef0123456789abcdef"
+STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+@dataclass
+class Outcome:
+    """What the transport should do: answer, or drop the answer like a timeout / reset connection."""
+
+    response: Response
+    drop: Literal["timeout", "lost"] | None = None
+    delay: float = 0.0  # for "timeout" over HTTP: how long to hold the connection first
+
+
+class SevdeskEmulator:
+    def __init__(self, token: str = DEFAULT_TOKEN, clock: Callable[[], datetime] | None = None) -> None:
+        self.token = token
+        self.base_url = "http://sevdesk.emulator" + API_PREFIX
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(BERLIN))
+        self.faults = FaultList()
+        self.requests: list[RecordedRequest] = []
+        self.state = Store()
+        self.lock = threading.RLock()
+        # switches; reset() keeps them
+        self.pdf_mode: Literal["json", "raw"] = "json"
+        self.rate_limit_per_minute: int | None = None
+        self.export_progress_polls = 3
+        self.export_zip_size_bytes: int | None = None
+        self.cancelled_original_status = "1000"  # UNCONFIRMED in NOTES.md §7, hence a switch
+        self._hits: deque[float] = deque()
+
+    # -- public helpers -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(BERLIN)
+
+    def transport(self) -> EmulatorTransport:
+        from devtools.sevdesk_emulator.transport import EmulatorTransport
+
+        return EmulatorTransport(self)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+        from devtools.sevdesk_emulator.server import EmulatorServer
+
+        return EmulatorServer(self, host, port)
+
+    def reset(self) -> None:
+        """Back to a freshly seeded account: state, faults, request log and limiter window."""
+        with self.lock:
+            self.state = Store()
+            self.faults.clear()
+            self.requests.clear()
+            self._hits.clear()
+
+    def book_payment(
+        self, invoice_id: int | str, amount: Decimal | str | float, date: datetime | None = None
+    ) -> Record:
+        """Same as PUT /Invoice/{id}/bookAmount; returns the InvoiceLog."""
+        with self.lock:
+            return book_amount(self, str(invoice_id), Decimal(str(amount)), date or self.now())
+
+    def add_credit_note(self, invoice_id: int | str) -> str:
+        """Pretend a credit note was made from the invoice (blocks cancel and resetToOpen, code 170)."""
+        with self.lock:
+            if str(invoice_id) not in self.state.invoices:
+                raise KeyError(invoice_id)
+            credit_note_id = self.state.new_id("CreditNote")
+            self.state.credit_notes[str(invoice_id)] = credit_note_id
+            return credit_note_id
+
+    # -- the request pipeline ---------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Outcome:
+        if request.path.startswith(CONTROL_PREFIX):
+            return Outcome(handle_control(self, request))
+        if not request.path.startswith(API_PREFIX + "/"):
+            return Outcome(_error(404, "Not found"))
+        request.path = request.path[len(API_PREFIX) :]
+        self._record(request)
+        retry_after = self._rate_limited()
+        if retry_after is not None:
+            return Outcome(_too_many(retry_after))
+        fault = self.faults.take(request.method, request.path)
+        if fault is None:
+            return Outcome(self._execute(request))
+        return self._apply_fault(fault, request)
+
+    def _apply_fault(self, fault: Fault, request: Request) -> Outcome:
+        if fault.kind == "rate_limit":
+            return Outcome(_too_many(fault.retry_after))
+        if fault.kind == "latency":
+            time.sleep(fault.delay)
+            return Outcome(self._execute(request))
+        if fault.kind == "lost_response":
+            return Outcome(self._execute(request), drop="lost")
+        if fault.kind == "timeout":
+            answer = self._execute(request) if fault.apply else _error(504, "Gateway Timeout")
+            return Outcome(answer, drop="timeout", delay=fault.timeout_delay)
+        if fault.apply:
+            self._execute(request)
+        return Outcome(_error(fault.status, STATUS_TEXT.get(fault.status, "Server Error")))
+
+    def _execute(self, request: Request) -> Response:
+        if request.headers.get("authorization") != self.token:
+            return _error(401, "Authentication required")
+        found = find_route(request.method, request.path)
+        if found is None:
+            return _error(404, f"Route {request.method} {request.path} not found")
+        handler, params = found
+        try:
+            with self.lock:
+                return handler(self, request, params)
+        except ApiError as exc:
+            return Response(exc.status, error_body(exc.status, exc.message, exc.code, exc.data))
+
+    def _record(self, request: Request) -> None:
+        try:
+            body: Any = request.json()
+        except ApiError:
+            body = request.body.decode("utf-8", "replace")
+        headers = dict(request.headers)
+        if "authorization" in headers:
+            headers["authorization"] = "***"
+        with self.lock:
+            self.requests.append(
+                RecordedRequest(request.method, request.path, dict(request.query), body, headers)
+            )
+
+    def _rate_limited(self) -> int | None:
+        """Sliding one-minute window; returns Retry-After seconds when the request is refused."""
+        limit = self.rate_limit_per_minute
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            while self._hits and now - self._hits[0] >= 60:
+                self._hits.popleft()
+            if len(self._hits) >= limit:
+                return max(1, math.ceil(60 - (now - self._hits[0])))
+            self._hits.append(now)
+        return None
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, error_body(status, message))
+
+
+def _too_many(retry_after: int) -> Response:
+    response = _error(429, "Too Many Requests")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
