@@ -1,0 +1,49 @@
+"""The local stack for end-to-end tests: started in-process on free ports, once for the e2e package.
+
+Package scope (not session): the stack points os.environ at its moto, so it must be gone before
+tests of other packages run in the same worker. The e2e modules share one xdist group for that.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from devtools.local.stack import LocalStack, Ports
+from tests.e2e.e2e_support import REPO_ROOT
+
+
+def _fresh_container() -> None:
+    """Drop process caches (settings, clients, secrets) that other tests or the stack left behind."""
+    try:
+        from aws_lambda_powertools.utilities import parameters
+
+        from sevdesk_common import repository
+        from sevdesk_common.settings import get_settings
+    except ImportError:
+        return
+    get_settings.cache_clear()
+    repository.get_table.cache_clear()
+    parameters.clear_caches()
+    reset = getattr(importlib.import_module("sevdesk_common.sevdesk"), "clear_client_cache", None)
+    if reset:
+        reset()
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    _fresh_container()
+    state_dir = tmp_path_factory.mktemp("local-state")
+    with LocalStack.start(REPO_ROOT / "template.yaml", Ports.ephemeral(), state_dir=state_dir) as running:
+        _fresh_container()
+        yield running
+    _fresh_container()
+
+
+@pytest.fixture(scope="package")
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        yield client
