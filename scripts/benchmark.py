@@ -1,0 +1,413 @@
+"""Figures for the deployable artifacts: cold import + init per function, and the layer's size.
+
+Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
+
+Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
+Every number comes from this machine: read them relative to the baselines printed alongside,
+not as Lambda milliseconds (Lambda's CPU share scales with memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from samtranslator.yaml_helper import yaml_parse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAYER_SOURCE = REPO_ROOT / "layers" / "common"
+LAYER_ID = "CommonLayer"
+# What `make build-CommonLayer` reads besides the layer directory itself.
+LAYER_BUILD_INPUTS = [REPO_ROOT / "build.mk", REPO_ROOT / "requirements" / "constraints.txt"]
+START_MARKER = "--- bench: app import starts ---"
+
+
+@dataclass(frozen=True)
+class Options:
+    runs: int
+    fresh_layer: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    app: Path
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Sample:
+    import_ms: float  # measured inside the child: module import + init only
+    wall_ms: float  # process start to exit, interpreter start-up included
+
+
+Section = Callable[[Options], bool]
+SECTIONS: dict[str, Section] = {}
+
+
+def section(name: str) -> Callable[[Section], Section]:
+    """Register a report section; it returns False when a figure misses its target."""
+
+    def register(func: Section) -> Section:
+        SECTIONS[name] = func
+        return func
+
+    return register
+
+
+# ---------------------------------------------------------------- template
+
+
+def load_template() -> dict[str, Any]:
+    return yaml_parse((REPO_ROOT / "template.yaml").read_text())
+
+
+def resolve(value: Any, template: dict[str, Any]) -> str:
+    """A stand-in for an intrinsic: a parameter's default, else a placeholder name."""
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and "Ref" in value:
+        parameter = template.get("Parameters", {}).get(value["Ref"])
+        if parameter is not None and "Default" in parameter:
+            return str(parameter["Default"])
+        return f"bench-{value['Ref']}"
+    return "bench-value"
+
+
+def lambda_env(template: dict[str, Any], logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+    """The environment Lambda would give this function, minus anything that reaches AWS."""
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    variables = {
+        **globals_fn.get("Environment", {}).get("Variables", {}),
+        **props.get("Environment", {}).get("Variables", {}),
+    }
+    env = {name: resolve(value, template) for name, value in variables.items()}
+    memory = props.get("MemorySize", globals_fn.get("MemorySize", 512))
+    env.update(
+        {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "AWS_REGION": "eu-central-1",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_SESSION_TOKEN": "bench",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+            # LAMBDA_TASK_ROOT makes Powertools' Tracer really switch on (it disables itself
+            # outside Lambda), so its import and patching cost is counted. X-Ray emits over UDP
+            # to the daemon address only when a segment closes, never at import.
+            "LAMBDA_TASK_ROOT": str(REPO_ROOT / props["CodeUri"]),
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        }
+    )
+    return env
+
+
+def functions(template: dict[str, Any]) -> list[Function]:
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        found.append(
+            Function(
+                logical_id=logical_id,
+                app=REPO_ROOT / props["CodeUri"] / "app.py",
+                env=lambda_env(template, logical_id, props),
+            )
+        )
+    return sorted(found, key=lambda f: f.logical_id)
+
+
+# ---------------------------------------------------------------- child processes
+
+# The Lambda runtime's own packages (the AWS SDK and what it needs); the layer brings the rest.
+RUNTIME_DISTRIBUTIONS = ("boto3",)
+
+
+def distribution_closure(roots: list[str]) -> set[str]:
+    """Installed distributions reachable from roots through their (non-extra) requirements."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(name) for name in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        for spec in map(Requirement, requires):
+            if spec.marker is None or spec.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(spec.name))
+    return seen
+
+
+def lambda_importable() -> list[str]:
+    """Top-level module names Lambda can import: the layer's requirements plus the runtime SDK.
+
+    The dev venv also holds aws-sam-cli, moto and their optional extras for botocore (awscrt,
+    pyOpenSSL) and httpx (rich, click). Those change what the children import and cost tens of
+    ms, so the children refuse every non-stdlib module outside this list, as Lambda would.
+    """
+    lines = (LAYER_SOURCE / "requirements.txt").read_text().splitlines()
+    roots = [Requirement(line).name for line in (raw.split("#")[0].strip() for raw in lines) if line]
+    names: set[str] = set()
+    for dist_name in distribution_closure([*roots, *RUNTIME_DISTRIBUTIONS]):
+        try:
+            files = metadata.distribution(dist_name).files or []
+        except metadata.PackageNotFoundError:
+            continue
+        for file in files:
+            top = file.parts[0]
+            if top.endswith((".dist-info", ".pth")) or top in ("..", "bin", "__pycache__"):
+                continue
+            names.add(top.split(".")[0])
+    return sorted(names)
+
+
+# Prepended to every child: a finder that hides what Lambda would not have (see lambda_importable).
+CHILD_PRELUDE = """
+import importlib.machinery, sys
+_ALLOWED = set(@ALLOWED@) | set(sys.stdlib_module_names) | set(sys.builtin_module_names)
+_LOCAL = ("sevdesk_common", "functions", "bench_app_")
+class _LambdaSitePackages:
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in _ALLOWED or name.startswith(_LOCAL):
+            return None  # submodules follow their package; allowed names load normally
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        if spec is not None and "site-packages" in str(spec.origin or spec.submodule_search_locations):
+            raise ModuleNotFoundError(name + " is not available on Lambda", name=name)
+        return None
+sys.meta_path.insert(0, _LambdaSitePackages())
+"""
+
+# The child puts the function dir (Lambda's /var/task) and the layer (/opt/python) first on
+# sys.path, then times loading app.py by file path under a unique module name.
+APP_CHILD = """
+import importlib.util, json, sys, time
+app, task_root, layer = sys.argv[1:4]
+sys.path[:0] = [task_root, layer]
+print(@MARKER@, file=sys.stderr, flush=True)
+start = time.perf_counter()
+spec = importlib.util.spec_from_file_location("bench_app_" + task_root.replace("/", "_"), app)
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+print(json.dumps({"import_ms": (time.perf_counter() - start) * 1000}))
+"""
+
+# What a handler costs when it imports everything up front instead of lazily.
+EAGER_CHILD = """
+import json, sys, time
+print(@MARKER@, file=sys.stderr, flush=True)
+start = time.perf_counter()
+import boto3, httpx, pydantic, tenacity
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities import parameters
+Logger(); Tracer(); Metrics(); APIGatewayHttpResolver(enable_validation=True)
+print(json.dumps({"import_ms": (time.perf_counter() - start) * 1000}))
+"""
+
+
+def child_code(body: str, allowed: list[str]) -> str:
+    return CHILD_PRELUDE.replace("@ALLOWED@", repr(allowed)) + body.replace("@MARKER@", repr(START_MARKER))
+
+
+def run_child(
+    code: str, args: list[str], env: dict[str, str], importtime: bool = False
+) -> tuple[Sample, str]:
+    command = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code, *args]
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    wall_ms = (time.perf_counter() - start) * 1000
+    if result.returncode != 0:
+        raise RuntimeError(f"child failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    import_ms = json.loads(result.stdout.strip().splitlines()[-1])["import_ms"] if result.stdout else 0.0
+    return Sample(import_ms=import_ms, wall_ms=wall_ms), result.stderr
+
+
+def heaviest_packages(importtime_stderr: str, top: int = 4) -> list[tuple[str, float]]:
+    """Self time of every module imported after the marker, summed by top-level package."""
+    after_marker = importtime_stderr.split(START_MARKER, 1)[-1]
+    per_package: dict[str, float] = defaultdict(float)
+    for line in after_marker.splitlines():
+        # "import time: <self us> | <cumulative us> | <indent><module>"; the header has no digits.
+        fields = line.removeprefix("import time:").split("|")
+        if not line.startswith("import time:") or len(fields) != 3 or not fields[0].strip().isdigit():
+            continue
+        per_package[fields[2].strip().split(".")[0]] += int(fields[0]) / 1000
+    return sorted(per_package.items(), key=lambda item: item[1], reverse=True)[:top]
+
+
+def measure(code: str, args: list[str], env: dict[str, str], runs: int) -> tuple[list[Sample], str]:
+    samples = [run_child(code, args, env)[0] for _ in range(runs)]
+    _, importtime = run_child(code, args, env, importtime=True)
+    return samples, importtime
+
+
+# ---------------------------------------------------------------- sections
+
+
+@section("coldstart")
+def coldstart(options: Options) -> bool:
+    template = load_template()
+    fns = functions(template)
+    base_env = fns[0].env if fns else lambda_env(template, "Baseline", {"CodeUri": "."})
+    rows: list[tuple[str, list[Sample], str]] = []
+
+    bare = [run_child("pass", [], base_env)[0] for _ in range(options.runs)]
+    rows.append(("(baseline) python -c pass", bare, ""))
+    allowed = lambda_importable()
+    eager, eager_trace = measure(child_code(EAGER_CHILD, allowed), [], base_env, options.runs)
+    rows.append(("(baseline) everything eager", eager, eager_trace))
+    missing = []
+    for fn in fns:
+        if not fn.app.is_file():
+            missing.append(fn.logical_id)
+            continue
+        args = [str(fn.app), str(fn.app.parent), str(LAYER_SOURCE)]
+        samples, trace = measure(child_code(APP_CHILD, allowed), args, fn.env, options.runs)
+        rows.append((fn.logical_id, samples, trace))
+
+    python = f"Python {sys.version.split()[0]}"
+    print(f"## Cold import + init, median of {options.runs} fresh processes ({python}, host CPU)")
+    print("import = app.py load incl. module-level init, timed in the child; wall = whole process.")
+    print(
+        "Bytecode is cached locally; Lambda gets no .pyc from the layer and compiles it on each cold start."
+    )
+    header = (
+        f"{'function':<32} {'median ms':>9} {'min':>7} {'max':>7} {'wall ms':>8}  heaviest packages (self ms)"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, samples, trace in rows:
+        imports = [s.import_ms for s in samples]
+        heavy = ", ".join(f"{pkg} {ms:.0f}" for pkg, ms in heaviest_packages(trace)) if trace else ""
+        print(
+            f"{name:<32} {statistics.median(imports):>9.1f} {min(imports):>7.1f} {max(imports):>7.1f} "
+            f"{statistics.median(s.wall_ms for s in samples):>8.1f}  {heavy}"
+        )
+    for logical_id in missing:
+        print(f"{logical_id:<32} (no app.py yet)")
+    print()
+    return not missing
+
+
+def newest_mtime(paths: list[Path]) -> float:
+    newest = 0.0
+    for path in paths:
+        files = [p for p in path.rglob("*") if "__pycache__" not in p.parts] if path.is_dir() else [path]
+        newest = max([newest, *(p.stat().st_mtime for p in files if p.exists())])
+    return newest
+
+
+def built_layer(options: Options, workdir: Path) -> tuple[Path, str]:
+    """The sam build output if it is newer than the layer's inputs, else a fresh make build."""
+    existing = REPO_ROOT / ".aws-sam" / "build" / LAYER_ID
+    inputs = [LAYER_SOURCE, *LAYER_BUILD_INPUTS]
+    if not options.fresh_layer and existing.is_dir() and existing.stat().st_mtime >= newest_mtime(inputs):
+        return existing, f"{existing.relative_to(REPO_ROOT)} (fresh sam build output)"
+    target = workdir / LAYER_ID
+    result = subprocess.run(
+        ["make", "--no-print-directory", "--makefile", str(REPO_ROOT / "Makefile"), f"build-{LAYER_ID}"],
+        cwd=LAYER_SOURCE,
+        env={**os.environ, "ARTIFACTS_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"make build-{LAYER_ID} failed:\n{result.stdout}{result.stderr}")
+    return target, f"make build-{LAYER_ID} into a temp dir (same rule as sam build)"
+
+
+@section("layer")
+def layer(options: Options) -> bool:
+    with tempfile.TemporaryDirectory(prefix="bench-layer-") as tmp:
+        root, origin = built_layer(options, Path(tmp))
+        files = [p for p in root.rglob("*") if p.is_file()]
+        unzipped = sum(p.stat().st_size for p in files)
+        archive = Path(tmp) / "layer.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, path.relative_to(root))
+        zipped = archive.stat().st_size
+        python = root / "python"
+        sdk = sorted(p.name for name in ("boto3", "botocore") for p in python.glob(f"{name}*"))
+        top = sorted(
+            (
+                (p.name, sum(f.stat().st_size for f in p.rglob("*") if f.is_file()))
+                for p in python.iterdir()
+                if p.is_dir()
+            ),
+            key=lambda item: item[1],
+            reverse=True,
+        )[:5]
+
+    print(f"## Layer {LAYER_ID}: {origin}")
+    print(f"files     {len(files):>12,}")
+    print(
+        f"unzipped  {unzipped:>12,} bytes  ({unzipped / 2**20:.1f} MiB; Lambda limit 250 MiB incl. functions)"
+    )
+    print(f"zipped    {zipped:>12,} bytes  ({zipped / 2**20:.1f} MiB, deflate)")
+    print(
+        "largest   "
+        + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in top if not name.endswith("-info"))
+    )
+    print(f"boto3/botocore bundled: {'YES: ' + ', '.join(sdk) if sdk else 'no (from the Lambda runtime)'}")
+    print()
+    return not sdk
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per measurement (default 7)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default all)",
+    )
+    parser.add_argument("--fresh-layer", action="store_true", help="always rebuild the layer into a temp dir")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    if shutil.which("make") is None and "layer" in chosen:
+        parser.error("the layer section needs make")
+    options = Options(runs=max(1, args.runs), fresh_layer=args.fresh_layer)
+    results = {name: SECTIONS[name](options) for name in chosen}
+    failed = [name for name, ok in results.items() if not ok]
+    if failed:
+        print(f"figures off target in: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
