@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from devtools.sevdesk_emulator.listing import page
@@ -188,3 +192,28 @@ def get_voucher(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> 
     if voucher is None:
         raise not_found("Voucher", params["voucher_id"])
     return ok([public(voucher)])
+
+
+@route("POST", "/Voucher/Factory/uploadTempFile")
+def upload_temp_file(_emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
+    # multipart/form-data with one part `file`; sevDesk answers with a server-chosen hash name
+    message = BytesParser(policy=email_policy).parsebytes(
+        b"Content-Type: " + req.headers.get("content-type", "").encode() + b"\r\n\r\n" + req.body
+    )
+    part = next(
+        (p for p in message.iter_parts() if p.get_param("name", header="content-disposition") == "file"), None
+    )
+    if part is None:
+        raise bad_request("a multipart part named file is required")
+    content = part.get_payload(decode=True) or b""
+    suffix = PurePosixPath(part.get_filename() or "upload.pdf").suffix
+    uploaded = {
+        "pages": 1,
+        "mimeType": "image/jpg",  # sic, recorded for a PDF upload
+        "originMimeType": part.get_content_type(),
+        "filename": hashlib.md5(content).hexdigest() + suffix,
+        "contentHash": hashlib.sha256(content).hexdigest(),
+        "content": [],
+        "isEInvoice": False,
+    }
+    return ok(uploaded, 201)

@@ -33,7 +33,10 @@ class EmulatorServer:
         self.base_url = f"http://{host}:{self.port}/api/v1"
         self.control_url = f"http://{host}:{self.port}/__emulator__"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sevdesk-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sevdesk-emulator",
+            daemon=True,
         )
         self._thread.start()
 
