@@ -61,6 +61,11 @@ def spec() -> dict[str, Any]:
     return yaml.load((SHARED / "openapi.yaml").read_text(encoding="utf-8"), Loader=loader)
 
 
+# values the real API sends outside [SPEC]'s enums: a draft reads sendType "0" (invoice_draft.json,
+# NOTES.md "What a faithful emulator must model" 2)
+WIRE_ENUM_ADDITIONS = {"sendType": ["0"]}
+
+
 def _translate(node: Any, wire: bool) -> Any:
     """OpenAPI 3.0 -> JSON Schema: `nullable` becomes a null type. With `wire`, also NOTES.md §0's
     encoding: numbers/booleans may arrive as strings, and unset fields as null (recorded files)."""
@@ -69,6 +74,11 @@ def _translate(node: Any, wire: bool) -> Any:
     if not isinstance(node, dict):
         return node
     out = {key: _translate(value, wire) for key, value in node.items()}
+    if wire and isinstance(out.get("properties"), dict):
+        for name, extra in WIRE_ENUM_ADDITIONS.items():
+            prop = out["properties"].get(name)
+            if isinstance(prop, dict) and "enum" in prop:
+                prop["enum"] = [*prop["enum"], *extra]
     declared = out.get("type")
     if isinstance(declared, str):
         types = {declared}
