@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from devtools.sevdesk_emulator.cancellation import cancel_invoice
 from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, book_amount, finalize, get_invoice, positions_of
-from devtools.sevdesk_emulator.pdf import invoice_lines, render_pdf
+from devtools.sevdesk_emulator.pdf import cii_xml, invoice_lines, render_pdf
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
-from devtools.sevdesk_emulator.store import public, touch
+from devtools.sevdesk_emulator.store import Record, public, touch
 from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, parse_moment, to_bool, to_decimal
 
 if TYPE_CHECKING:
@@ -63,9 +63,16 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
     return ok(email, 201)
 
 
+def _refuse_e_invoice_draft(invoice: Record) -> None:
+    # [RS]: e-invoice drafts can't be rendered or re-parametrised before they have a number
+    if invoice.get("propertyIsEInvoice") == "1" and invoice["status"] == DRAFT:
+        raise ApiError(503, "Invoice number is required")
+
+
 @route("GET", "/Invoice/{invoice_id}/getPdf")
 def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
     invoice = get_invoice(emu.state, params["invoice_id"])
+    _refuse_e_invoice_draft(invoice)
     if not to_bool(req.query.get("preventSendBy", "")) and invoice["status"] == DRAFT:
         finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
     content = render_pdf(invoice_lines(invoice, positions_of(emu.state, invoice["id"])))
@@ -83,6 +90,16 @@ def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
         "mimetype": "application/pdf",
     }
     return ok(pdf)
+
+
+@route("GET", "/Invoice/{invoice_id}/getXml")
+def get_xml(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
+    invoice = get_invoice(emu.state, params["invoice_id"])
+    if invoice.get("propertyIsEInvoice") != "1":
+        raise bad_request("This invoice is not an electronic invoice")
+    if not invoice["enshrined"]:
+        raise ApiError(400, "The invoice has to be enshrined first")
+    return ok(cii_xml(invoice))
 
 
 @route("POST", "/Invoice/{invoice_id}/cancelInvoice")
@@ -119,6 +136,7 @@ def reset_to_open(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -
 @route("PUT", "/Invoice/{invoice_id}/changeParameter")
 def change_parameter(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
     invoice = get_invoice(emu.state, params["invoice_id"])
+    _refuse_e_invoice_draft(invoice)
     data = req.data()
     key, value = data.get("key"), data.get("value")
     if key not in LAYOUT_KEYS or value in (None, ""):

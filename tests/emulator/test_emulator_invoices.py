@@ -205,3 +205,16 @@ def test_paging_and_order_by_invoice_number(client: httpx.Client) -> None:
     assert [inv["invoiceNumber"] for inv in page["objects"]] == ["RE-1002", "RE-1001"]
     rest = objects(client.get("/Invoice", params={"limit": 2, "offset": 2, "orderByInvoiceNumber": "DESC"}))
     assert [inv["invoiceNumber"] for inv in rest] == ["RE-1000"]
+
+
+def test_e_invoice_draft_pdf_is_a_503_and_xml_comes_after_enshrining(client: httpx.Client) -> None:
+    e_invoice = create_invoice(client, propertyIsEInvoice=True)
+    plain = finalize(client, create_invoice(client)["id"])
+
+    assert client.get(f"/Invoice/{e_invoice['id']}/getPdf", params={"preventSendBy": True}).status_code == 503
+    assert client.get(f"/Invoice/{e_invoice['id']}/getXml").status_code == 400
+    finalize(client, e_invoice["id"])
+    xml = objects(client.get(f"/Invoice/{e_invoice['id']}/getXml"))
+    assert xml.startswith("<?xml") and "rsm:CrossIndustryInvoice" in xml and "65.45" in xml
+    refused = client.get(f"/Invoice/{plain['id']}/getXml")
+    assert refused.status_code == 400 and "not an electronic invoice" in refused.json()["error"]["message"]
