@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from devtools.sevdesk_emulator.api_datev import export_zip
 from devtools.sevdesk_emulator.faults import Fault
 from devtools.sevdesk_emulator.routing import Response
 from devtools.sevdesk_emulator.store import Record
@@ -82,8 +83,6 @@ def _book(emu: SevdeskEmulator, invoice_id: str, data: dict[str, Any]) -> Respon
 
 
 def _download(emu: SevdeskEmulator, job_id: str) -> Response:
-    from devtools.sevdesk_emulator.api_datev import export_zip
-
     with emu.lock:
         job = emu.state.export_jobs.get(job_id)
         if job is None or not job.get("done"):

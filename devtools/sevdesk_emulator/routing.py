@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 @dataclass
 class Request:
     method: str
-    path: str  # relative to /api/v1 (or the control prefix)
+    path: str  # the URL path; SevdeskEmulator.handle() makes API paths relative to /api/v1
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes = b""

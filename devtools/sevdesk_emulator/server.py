@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
@@ -21,13 +21,20 @@ if TYPE_CHECKING:
 CHUNK = 64 * 1024
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines: the emulator keeps its own request log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 class EmulatorServer:
     """Runs in a daemon thread; `stop()` shuts it down and wakes requests held by timeout faults."""
 
     def __init__(self, emulator: SevdeskEmulator, host: str, port: int) -> None:
         self.emulator = emulator
         self._stopping = threading.Event()
-        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=_QuietHandler)
         self.host = host
         self.port: int = self._server.server_port
         self.base_url = f"http://{host}:{self.port}/api/v1"
