@@ -3,6 +3,7 @@ sevDesk publishes no limit but blocks abusive tokens, so we stay well below what
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -45,10 +46,13 @@ class OutboundBudget:
             wait = bucket.try_take()
             if wait <= 0:
                 return
-            if waited + wait > self._max_wait:
+            # Whole milliseconds, at least one: float rounding in the bucket can leave a
+            # shortfall of 1e-9 tokens, and a sleep that small would spin.
+            pause = math.ceil(wait * 1000) / 1000 + 0.001
+            if waited + pause > self._max_wait:
                 raise SevdeskRateLimited(
                     f"The shared sevDesk budget ({budget_class}) is used up; try again shortly.",
                     retry_after=wait,
                 )
-            self._sleep(wait)
-            waited += wait
+            self._sleep(pause)
+            waited += pause
