@@ -63,7 +63,7 @@ def test_sev_users_and_contacts(make_client) -> None:
                     {
                         "id": "1551095",
                         "username": "u",
-                        "sevClient": {"id": "1303847", "objectName": "SevClient"},
+                        "sevClient": {"id": "1303847", "objectName": "SevClient", "name": "ACME"},
                     }
                 ]
             )
@@ -73,6 +73,7 @@ def test_sev_users_and_contacts(make_client) -> None:
     client, seen = make_client(handler)
     user = client.list_sev_users()[0]
     assert user.id == "1551095" and user.sev_client is not None and user.sev_client.id == "1303847"
+    assert user.sev_client.name == "ACME"
     found = client.find_contacts_by_customer_number(number)
     assert [c.id for c in found] == ["138810376"]
     assert seen[1].url.params["customerNumber"] == number and seen[1].url.params["depth"] == "1"

@@ -215,7 +215,7 @@ class SevdeskClient(SevdeskHttp):
     ) -> InvoicePage:
         """One page. Items are re-checked against the filters, because sevDesk silently
         ignores a filter it does not know and then returns everything; `fetched` is the
-        unfiltered count, which paging needs."""
+        unfiltered count, which paging needs. A naive `update_after` is taken as UTC."""
         params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
         if status is not None:
             params["status"] = status

@@ -60,7 +60,7 @@ class SevdeskRefused(SevdeskError):
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        if self.sevdesk_code in _CONFLICT_CODES:
+        if self.sevdesk_code in _CONFLICT_CODES or self.http_status == 409:
             self.status = 409
 
 

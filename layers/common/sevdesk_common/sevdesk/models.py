@@ -76,6 +76,12 @@ class Ref(Wire):
     object_name: str
 
 
+class SevClientRef(Ref):
+    """The account; sevDesk may expand it (with the company name) where we read it."""
+
+    name: str | None = None
+
+
 class BookkeepingVersion(Wire):
     version: str
 
@@ -85,7 +91,7 @@ class SevUser(Wire):
     username: str | None = None
     fullname: str | None = None
     email: str | None = None
-    sev_client: Ref | None = None
+    sev_client: SevClientRef | None = None
 
 
 class DocTemplate(Wire):
