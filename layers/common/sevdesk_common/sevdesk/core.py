@@ -171,8 +171,9 @@ class SevdeskHttp:
     def _transport_error(self, exc: httpx.TransportError, request: Request) -> SevdeskError:
         kind = type(exc).__name__
         if isinstance(exc, _NOT_SENT) or request.safe:
+            what = "could not be reached" if isinstance(exc, _NOT_SENT) else "did not answer"
             return SevdeskUnavailable(
-                f"sevDesk could not be reached ({request.operation}: {kind}).",
+                f"sevDesk {what} ({request.operation}: {kind}).",
                 unreachable=True,
                 retryable=True,
             )
