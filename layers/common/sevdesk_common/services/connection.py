@@ -34,8 +34,10 @@ def verify_connection(caller: Caller) -> ConnectionResult:
         return ConnectionResult(is_connected=False, error=failure)
 
     user = users[0] if users else None
-    account_id = user.sev_client_id if user else None
-    account_name = (user.sev_client_name or user.fullname or user.username) if user else None
+    account = user.sev_client if user else None
+    account_id = account.id if account else None
+    # sevDesk expands sevClient (with the company name) on SevUser; fall back to the user's name.
+    account_name = (getattr(account, "name", None) or user.fullname or user.username) if user else None
     failure = None
     if version != SUPPORTED_BOOKKEEPING_VERSION:
         failure = ConnectionFailure(
