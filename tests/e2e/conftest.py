@@ -1,7 +1,8 @@
-"""The local stack for end-to-end tests: started in-process on free ports, once for the e2e package.
+"""The local stack for end-to-end tests: started in-process on free ports, once per test module.
 
-Package scope (not session): the stack points os.environ at its moto, so it must be gone before
-tests of other packages run in the same worker. The e2e modules share one xdist group for that.
+Module scope, not session: the stack points os.environ at its moto, so it must be gone (and the
+environment restored) before other tests run in the same worker. tests/e2e is no package, so
+pytest's "package" scope would last the whole session. A start takes well under a second.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _fresh_container() -> None:
         reset()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     _fresh_container()
     state_dir = tmp_path_factory.mktemp("local-state")
@@ -43,7 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     _fresh_container()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def api(stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.api_url, timeout=10) as client:
         yield client
