@@ -146,3 +146,13 @@ def test_config_get_as_admin_staff_and_external(api: httpx.Client, stack: LocalS
     assert api.get("/api/sevdesk/config", headers=bearer(stack.staff_token)).status_code == 403
     external = stack.mint_token("ext-1", ["admin", "staff"], user_type="external")
     assert api.get("/api/sevdesk/config", headers=bearer(external)).status_code == 403
+
+
+def test_connection_test_reaches_the_emulator(api: httpx.Client, stack: LocalStack) -> None:
+    if not stack.emulator_url or not (REPO_ROOT / "functions" / "connection_test" / "app.py").exists():
+        pytest.skip("sevDesk emulator or functions/connection_test not available")
+    resp = api.post("/api/sevdesk/test-connection", headers=bearer(stack.admin_token))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["isConnected"] is True
+    control = stack.emulator_url.rsplit("/api/", 1)[0] + "/__emulator__/requests"
+    assert any(r["path"] == "/SevUser" for r in httpx.get(control).json())
