@@ -26,6 +26,8 @@ class SevdeskConfig(ApiModel):
     template_eb_sr: str | None = None
     template_kop_ar: str | None = None
     template_kop_sr: str | None = None
+    # R1 document template id -> sevDesk template id; wins over the deal-type mapping.
+    document_templates: dict[str, str] = Field(default_factory=dict)
     payment_sync_interval_minutes: int = 10
     datev_chart_of_accounts: ChartOfAccounts = "SKR03"
     auto_transfer_invoices: bool = False
@@ -52,6 +54,11 @@ class ConfigUpdate(StrictApiModel):
     template_eb_sr: TemplateId | None = None
     template_kop_ar: TemplateId | None = None
     template_kop_sr: TemplateId | None = None
+    document_templates: dict[Annotated[str, Field(min_length=1, max_length=64)], TemplateId] | None = Field(
+        default=None,
+        max_length=500,
+        description="R1 document template id -> sevDesk template id (replaces the map)",
+    )
     payment_sync_interval_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
     datev_chart_of_accounts: ChartOfAccounts | None = None
     auto_transfer_invoices: StrictBool | None = None

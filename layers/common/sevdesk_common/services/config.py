@@ -35,7 +35,12 @@ def update_config(update: ConfigUpdate, caller: Caller) -> ConfigView:
     changes = update.model_dump(exclude={"version"}, exclude_unset=True, by_alias=False)
     token = get_token()
     if token is not None:
-        _check_templates_exist({name: changes[name] for name in TEMPLATE_FIELDS if changes.get(name)}, token)
+        mapped = {
+            SevdeskConfig.model_fields[n].alias or n: changes[n] for n in TEMPLATE_FIELDS if changes.get(n)
+        }
+        for r1_template, sevdesk_template in (changes.get("document_templates") or {}).items():
+            mapped[f"documentTemplates.{r1_template}"] = sevdesk_template
+        _check_templates_exist(mapped, token)
 
     merged = current.model_copy(
         update={**changes, "updated_at": datetime.now(UTC), "updated_by": caller.user_id}
@@ -55,8 +60,8 @@ def _check_templates_exist(mapped: dict[str, str], token: str) -> None:
 
     known = {template.id for template in list_templates(token=token).templates}
     unknown = [
-        {"field": SevdeskConfig.model_fields[name].alias or name, "templateId": template_id}
-        for name, template_id in mapped.items()
+        {"field": field, "templateId": template_id}
+        for field, template_id in mapped.items()
         if template_id not in known
     ]
     if unknown:

@@ -1,0 +1,199 @@
+"""R1's invoice as handed over, its handoff state, and its event log (DESIGN.md section 3).
+
+Money is Decimal end to end and rounded to cents per position, the way sevDesk sums.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from sevdesk_common.models.base import ApiModel, StrictApiModel
+from sevdesk_common.models.currencies import ISO_4217
+
+CENT = Decimal("0.01")
+# Tax rates sevDesk allows on revenue under tax rule 1 (Umsatzsteuerpflichtige Umsätze).
+ALLOWED_TAX_RATES = frozenset({Decimal(0), Decimal(7), Decimal(19)})
+# sevDesk's StaticCountry ids are per installation and no endpoint lists them; Germany is 1.
+STATIC_COUNTRY_IDS = {"DE": 1}
+
+DealType = Literal["EB", "KOP"]
+ClaimStatus = Literal["open", "partially_paid", "paid", "cancelled"]
+DocumentStatus = Literal["handed_over", "draft", "finalized", "sent", "cancelled"]
+SyncStatus = Literal["pending", "publishing", "draft_created", "synced", "failed", "outcome_unknown"]
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in ISO_4217:
+        raise ValueError(f"unknown currency {value!r} (ISO 4217 code expected)")
+    return code
+
+
+def _tax_rate(value: Decimal) -> Decimal:
+    if value not in ALLOWED_TAX_RATES:
+        raise ValueError("tax rate must be 0, 7 or 19 (percent)")
+    return value
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if code not in STATIC_COUNTRY_IDS:
+        raise ValueError(f"country {value!r} is not mapped to a sevDesk country; supported: DE")
+    return code
+
+
+Text = Annotated[str, Field(min_length=1, max_length=255)]
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4, allow_inf_nan=False)]
+
+
+class Address(StrictApiModel):
+    street: Text
+    zip: Annotated[str, Field(min_length=1, max_length=20)]
+    city: Text
+    country: Annotated[str, AfterValidator(_country)] = "DE"
+
+
+class Recipient(StrictApiModel):
+    id: Annotated[str, Field(min_length=1, max_length=64, description="R1's id of the contact or company")]
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = None
+    address: Address
+    vat_id: Annotated[str, Field(min_length=4, max_length=20)] | None = None
+
+
+class PersonRecipient(Recipient):
+    """A natural person (R1 `contact`)."""
+
+    first_name: Text
+    last_name: Text
+
+
+class CompanyRecipient(Recipient):
+    """A legal entity (R1 `company`)."""
+
+    name: Text
+
+
+class Position(StrictApiModel):
+    name: Text
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4, allow_inf_nan=False)]
+    unit_price: Money
+    tax_rate: Annotated[Decimal, AfterValidator(_tax_rate)]
+
+    @property
+    def net(self) -> Decimal:
+        return cents(self.quantity * self.unit_price)
+
+    @property
+    def tax(self) -> Decimal:
+        return cents(self.net * self.tax_rate / 100)
+
+
+class InvoiceHandover(StrictApiModel):
+    """PUT /api/billing/invoices/{invoiceId}: R1 hands an invoice over."""
+
+    invoice_number: Annotated[str, Field(min_length=1, max_length=64, description="R1's invoice number")]
+    contact: PersonRecipient | None = None
+    company: CompanyRecipient | None = None
+    contact_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Fallback recipient: an R1 contact already linked to a sevDesk contact"
+    )
+    positions: Annotated[list[Position], Field(min_length=1, max_length=500)]
+    currency: Annotated[str, AfterValidator(_currency)] = "EUR"
+    deal_type: DealType
+    document_template_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    invoice_date: date
+    delivery_date: date | None = None
+    time_to_pay_days: Annotated[int, Field(ge=0, le=365)] = 14
+    header: Annotated[str, Field(max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InvoiceHandover:
+        if self.contact and self.company:
+            raise ValueError("give either contact or company, not both")
+        if not (self.contact or self.company or self.contact_id):
+            raise ValueError("a recipient is required: contact, company or contactId")
+        if self.delivery_date and self.delivery_date > self.invoice_date:
+            raise ValueError("deliveryDate must not be after invoiceDate")
+        return self
+
+    @property
+    def net_amount(self) -> Decimal:
+        return sum((p.net for p in self.positions), Decimal(0))
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return sum((p.tax for p in self.positions), Decimal(0))
+
+    @property
+    def gross_amount(self) -> Decimal:
+        return self.net_amount + self.tax_amount
+
+    def recipient_key(self) -> str:
+        """R1's identity of the recipient; it becomes the sevDesk customerNumber."""
+        if self.company:
+            return f"R1-CO-{self.company.id}"
+        if self.contact:
+            return f"R1-CT-{self.contact.id}"
+        return f"R1-CT-{self.contact_id}"
+
+
+class Cancellation(ApiModel):
+    external_id: str
+    external_invoice_number: str | None = None
+    template_id: str | None = None
+
+
+class HandoffState(ApiModel):
+    """The handoff state R1 reads back (GET /api/billing/invoices/{id} and action routes)."""
+
+    invoice_id: str
+    invoice_number: str
+    accounting_provider: Literal["sevdesk"] = "sevdesk"
+    external_id: str | None = None
+    external_invoice_number: str | None = None
+    accounting_sync_status: SyncStatus = "pending"
+    accounting_synced_at: datetime | None = None
+    document_status: DocumentStatus = "handed_over"
+    claim_status: ClaimStatus = "open"
+    currency: str = "EUR"
+    net_amount: Decimal
+    tax_amount: Decimal
+    gross_amount: Decimal
+    paid_amount: Decimal = Decimal(0)
+    paid_at: datetime | None = None
+    sevdesk_contact_id: str | None = None
+    template_id: str | None = None
+    sent_at: datetime | None = None
+    sent_to: str | None = None
+    cancellation: Cancellation | None = None
+    last_error: dict[str, Any] | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class BillingInvoice(HandoffState):
+    invoice: InvoiceHandover
+
+
+class InvoiceEvent(ApiModel):
+    event_id: str
+    invoice_id: str
+    type: str
+    at: datetime
+    actor: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventPage(ApiModel):
+    events: list[InvoiceEvent]
+    next_cursor: str | None = None
