@@ -16,6 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+
 from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEvent
 from sevdesk_common.repository import get_table, is_condition_failure
 

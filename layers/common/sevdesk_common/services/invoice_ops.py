@@ -84,7 +84,8 @@ def invoice_lock(
                 continue
         if time.monotonic() >= deadline:
             raise Conflict(
-                f"Another {record.lock_action or 'action'} of invoice {invoice_id} is in progress; try again shortly.",
+                f"Another {record.lock_action or 'action'} of invoice {invoice_id} is in progress; "
+                "try again shortly.",
                 code="invoice_busy",
             )
         time.sleep(_POLL_SECONDS)
