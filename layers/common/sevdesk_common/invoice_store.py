@@ -14,15 +14,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEvent
-from sevdesk_common.repository import get_table, is_condition_failure
+from sevdesk_common.repository import get_table, is_condition_failure, plain
 
 PAYMENT_SYNC_PARTITION = "PAYSYNC#sevdesk"
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class InvoiceRecord(BillingInvoice):
@@ -99,15 +96,17 @@ def _event_item(invoice_id: str, event_type: str, actor: str, details: dict[str,
 def _put(item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
     put: dict[str, Any] = {
         "TableName": get_table().name,
-        "Item": {k: _serializer.serialize(v) for k, v in item.items()},
+        "Item": item,
         "ConditionExpression": condition,
     }
     if values:
-        put["ExpressionAttributeValues"] = {k: _serializer.serialize(v) for k, v in values.items()}
+        put["ExpressionAttributeValues"] = values
     return {"Put": put}
 
 
 def _transact(items: list[dict[str, Any]]) -> None:
+    # The table resource's client serialises Python values itself (boto3's transformation
+    # injector), so items are passed as plain Python here too.
     try:
         get_table().meta.client.transact_write_items(TransactItems=items)
     except ClientError as error:
@@ -170,7 +169,7 @@ def list_events(invoice_id: str, *, limit: int = 50, cursor: str | None = None) 
     if cursor:
         query["ExclusiveStartKey"] = {"pk": f"INVOICE#{invoice_id}", "sk": _decode_cursor(cursor)}
     page = get_table().query(**query)
-    events = [InvoiceEvent.model_validate(item) for item in page.get("Items", [])]
+    events = [InvoiceEvent.model_validate(plain(item)) for item in page.get("Items", [])]
     last = page.get("LastEvaluatedKey")
     return EventPage(events=events, next_cursor=_encode_cursor(last["sk"]) if last else None)
 

@@ -30,14 +30,14 @@ def is_condition_failure(error: ClientError) -> bool:
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """DynamoDB hands back Decimal for every number; turn whole numbers back into int."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else value
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -48,7 +48,7 @@ def get_config_item() -> dict[str, Any] | None:
     item = get_table().get_item(Key=CONFIG_KEY, ConsistentRead=True).get("Item")
     if not item:
         return None
-    return {k: _plain(v) for k, v in item.items() if k not in {"pk", "sk"}}
+    return {k: plain(v) for k, v in item.items() if k not in {"pk", "sk"}}
 
 
 def put_config_item(attributes: dict[str, Any], *, expected_version: int) -> bool:
@@ -75,7 +75,7 @@ def get_cached(name: str) -> dict[str, Any] | None:
     # TTL deletion is lazy (and never happens in moto), so expiry is checked on read.
     if not item or int(item.get("expiresAt", 0)) <= time.time():
         return None
-    return _plain(item["value"])
+    return plain(item["value"])
 
 
 def put_cached(name: str, value: dict[str, Any], *, ttl_seconds: int) -> None:
