@@ -19,6 +19,7 @@ from devtools.sevdesk_emulator import (  # noqa: F401
     api_datev,
     api_invoice_actions,
     api_invoices,
+    api_legacy,
     api_vouchers,
 )
 from devtools.sevdesk_emulator.control import CONTROL_PREFIX, handle_control
