@@ -20,6 +20,7 @@ from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEven
 from sevdesk_common.repository import get_table, is_condition_failure, plain
 
 PAYMENT_SYNC_PARTITION = "PAYSYNC#sevdesk"
+_KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
 
 
 class InvoiceRecord(BillingInvoice):
@@ -115,13 +116,13 @@ def _transact(items: list[dict[str, Any]]) -> None:
         raise
 
 
+def _record(item: dict[str, Any]) -> InvoiceRecord:
+    return InvoiceRecord.model_validate({k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES})
+
+
 def load(invoice_id: str) -> InvoiceRecord | None:
     item = get_table().get_item(Key=_key(invoice_id), ConsistentRead=True).get("Item")
-    if not item:
-        return None
-    for name in ("pk", "sk", "gsi1pk", "gsi1sk"):
-        item.pop(name, None)
-    return InvoiceRecord.model_validate(item)
+    return _record(item) if item else None
 
 
 def insert(record: InvoiceRecord, *, event: str, actor: str, details: dict[str, Any] | None = None) -> None:
@@ -221,6 +222,47 @@ def put_contact_link(recipient_key: str, sevdesk_contact_id: str) -> str:
     return sevdesk_contact_id
 
 
+def claim_contact_creation(recipient_key: str, owner: str, *, lease_seconds: int = 30) -> bool:
+    """Take the short lease that serialises creating one recipient's sevDesk contact across
+    invoices (each invoice has its own lock). False while someone else holds it."""
+    now = int(datetime.now(UTC).timestamp())
+    try:
+        get_table().put_item(
+            Item={
+                "pk": f"CONTACTCLAIM#{recipient_key}",
+                "sk": "CONTACTCLAIM",
+                "owner": owner,
+                "expiresAt": now + lease_seconds,  # also the TTL: a crashed holder frees it
+            },
+            ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+            ExpressionAttributeValues={":now": now},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def release_contact_claim(recipient_key: str, owner: str) -> None:
+    # An expired stamp rather than a delete: the functions may PutItem but not DeleteItem.
+    try:
+        get_table().put_item(
+            Item={
+                "pk": f"CONTACTCLAIM#{recipient_key}",
+                "sk": "CONTACTCLAIM",
+                "owner": owner,
+                "expiresAt": 0,
+            },
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": owner},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+
+
 def query_payment_sync_candidates(*, page_size: int = 500) -> list[InvoiceRecord]:
     """Open published invoices, from the sparse index (no Scan)."""
     records: list[InvoiceRecord] = []
@@ -232,10 +274,7 @@ def query_payment_sync_candidates(*, page_size: int = 500) -> list[InvoiceRecord
     }
     while True:
         page = get_table().query(**query)
-        for item in page.get("Items", []):
-            for name in ("pk", "sk", "gsi1pk", "gsi1sk"):
-                item.pop(name, None)
-            records.append(InvoiceRecord.model_validate(item))
+        records.extend(_record(item) for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             return records
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
