@@ -1,6 +1,7 @@
-"""Figures for the deployable artifacts: cold import + init per function, and the layer's size.
+"""Figures: cold import + init per function, the layer's size, sevDesk requests and latency per publish.
 
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
+       .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
 Every number comes from this machine: read them relative to the baselines printed alongside,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -19,13 +21,16 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import httpx
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from samtranslator.yaml_helper import yaml_parse
@@ -380,6 +385,384 @@ def layer(options: Options) -> bool:
     print(f"boto3/botocore bundled: {'YES: ' + ', '.join(sdk) if sdk else 'no (from the Lambda runtime)'}")
     print()
     return not sdk
+
+
+# ---------------------------------------------------------------- publish: ours vs seed 000
+
+# The publish sections run the real publish service in this process: moto for DynamoDB, the
+# emulator as a real HTTP server (so every sevDesk call crosses a socket, like httpx in Lambda).
+BENCH_TABLE = "sevdesk-bench-state"
+BENCH_TOKEN = "0123456789abcdef0123456789abcdef"
+HANDOVER_FIXTURE = REPO_ROOT / "events" / "billing_invoice_put.json"
+POSITION_COUNTS = (1, 10, 100)
+LATENCY_INVOICES = 20
+LATENCY_POSITIONS = 10
+
+
+def _route_of(method: str, path: str) -> str:
+    return method + " " + re.sub(r"/\d+", "/{id}", path)
+
+
+@dataclass
+class PublishRun:
+    requests: int
+    by_route: dict[str, int]
+    seconds: float
+    sevdesk_id: str
+    dynamodb_calls: int = 0
+    dynamodb_seconds: float = 0.0
+
+
+class PublishBench:
+    """moto + emulator + the layer on sys.path; publishes the same hand-overs two ways."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        for path in (str(LAYER_SOURCE), str(REPO_ROOT)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        from devtools.sevdesk_emulator import SevdeskEmulator
+
+        self.emu = SevdeskEmulator(token=BENCH_TOKEN)
+        server = self.emu.serve(host="127.0.0.1", port=0)
+        stack.callback(server.stop)
+        stack.enter_context(_patched_env(_bench_env(server.base_url)))
+        from moto import mock_aws
+
+        stack.enter_context(mock_aws())
+        self._create_table()
+        self._clear_caches()
+        stack.callback(self._clear_caches)
+        self._db_calls: list[float] = []  # seconds per DynamoDB call in the current measurement
+        self._db_started = 0.0
+        self._watch_dynamodb()
+        self.http = stack.enter_context(
+            httpx.Client(base_url=server.base_url, headers={"Authorization": BENCH_TOKEN}, timeout=30)
+        )
+        self.fixture = json.loads(json.loads(HANDOVER_FIXTURE.read_text())["body"])
+        self.serial = 0
+        self.sev_user_id = self.http.get("/SevUser").json()["objects"][0]["id"]
+
+    @staticmethod
+    def _create_table() -> None:
+        import boto3
+
+        (table,) = (
+            res for res in load_template()["Resources"].values() if res["Type"] == "AWS::DynamoDB::Table"
+        )
+        props = table["Properties"]
+        boto3.client("dynamodb").create_table(
+            TableName=BENCH_TABLE,
+            BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+        )
+
+    @staticmethod
+    def _clear_caches() -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        from sevdesk_common import repository
+        from sevdesk_common.settings import get_settings
+        from sevdesk_common.sevdesk import clear_client_cache
+
+        get_settings.cache_clear()
+        repository.get_table.cache_clear()
+        parameters.clear_caches()
+        clear_client_cache()
+
+    def _watch_dynamodb(self) -> None:
+        """Time every call on the layer's table client (lease, versioned writes, events, the
+        outbound budget): moto answers in-process, so this share is not DynamoDB's real latency."""
+        from sevdesk_common.repository import get_table
+
+        def before(**_: Any) -> None:
+            self._db_started = time.perf_counter()
+
+        def after(**_: Any) -> None:
+            self._db_calls.append(time.perf_counter() - self._db_started)
+
+        events = get_table().meta.client.meta.events
+        events.register("before-call.dynamodb", before)
+        events.register("after-call.dynamodb", after)
+
+    def hand_over(self, positions: int) -> tuple[str, Any]:
+        """A fresh hand-over of the fixture's invoice with `positions` positions and a new
+        recipient, so both approaches look the contact up and create it."""
+        from sevdesk_common.auth import Caller
+        from sevdesk_common.models.invoice import InvoiceHandover
+        from sevdesk_common.services.billing import hand_over
+
+        self.serial += 1
+        body = json.loads(json.dumps(self.fixture))
+        body["invoiceNumber"] = f"RE-BENCH-{self.serial:05d}"
+        body["company"]["id"] = f"bench-company-{self.serial}"
+        template = body["positions"]
+        body["positions"] = [dict(template[i % len(template)], name=f"Pos {i + 1}") for i in range(positions)]
+        handover = InvoiceHandover.model_validate_json(json.dumps(body))
+        invoice_id = f"BENCH-{self.serial:05d}"
+        caller = Caller("bench-staff", frozenset({"staff"}), internal=True, is_admin=False, is_staff=True)
+        hand_over(invoice_id, handover, caller)
+        return invoice_id, handover
+
+    def warm_up(self) -> None:
+        """One untimed publish each way: imports, the client, connection pools and the cached
+        contact person (GET /SevUser, once per process) are not per-publish costs."""
+        invoice_id, handover = self.hand_over(1)
+        self.ours(invoice_id)
+        self.naive(handover)
+
+    def _measure(self, action: Callable[[], str]) -> PublishRun:
+        from sevdesk_common.observability import metrics
+
+        self.emu.requests.clear()
+        self._db_calls.clear()
+        start = time.perf_counter()
+        sevdesk_id = action()
+        seconds = time.perf_counter() - start
+        # the handler's decorator would flush these per invocation; here they would pile up
+        metrics.clear_metrics()
+        routes = Counter(_route_of(r.method, r.path) for r in list(self.emu.requests))
+        calls = list(self._db_calls)
+        return PublishRun(sum(routes.values()), dict(routes), seconds, sevdesk_id, len(calls), sum(calls))
+
+    def ours(self, invoice_id: str) -> PublishRun:
+        from sevdesk_common.services.publish import publish_invoice
+
+        def run() -> str:
+            state = publish_invoice(invoice_id, "bench-staff")
+            return str(state.external_id)
+
+        return self._measure(run)
+
+    def naive(self, handover: Any) -> PublishRun:
+        return self._measure(lambda: self._naive_publish(handover))
+
+    def _naive_publish(self, handover: Any) -> str:
+        """Seed 000: the same contact lookup/creation, then POST /Invoice, one POST /InvoicePos per
+        position, and sendBy so it ends finalized like ours."""
+        company = handover.company
+        # its own customer number: ours created the recipient's contact already
+        customer_number = f"NAIVE-{handover.recipient_key()}"
+        found = self._objects(
+            self.http.get("/Contact", params={"customerNumber": customer_number, "depth": 1})
+        )
+        if found:
+            contact_id = found[0]["id"]
+        else:
+            contact = {"name": company.name, "customerNumber": customer_number, "vatNumber": company.vat_id}
+            contact_id = self._post("/Contact", {**contact, "category": _ref("Category", 3)})["id"]
+            address = company.address
+            self._post(
+                "/ContactAddress",
+                {
+                    "contact": _ref("Contact", contact_id),
+                    "street": address.street,
+                    "zip": address.zip,
+                    "city": address.city,
+                    "country": _ref("StaticCountry", 1),
+                    "category": _ref("Category", 47),
+                },
+            )
+            if company.email:
+                self._post(
+                    "/CommunicationWay",
+                    {
+                        "contact": _ref("Contact", contact_id),
+                        "type": "EMAIL",
+                        "value": company.email,
+                        "key": _ref("CommunicationWayKey", 2),
+                        "main": True,
+                    },
+                )
+        invoice = self._post(
+            "/Invoice",
+            {
+                "objectName": "Invoice",
+                "mapAll": True,
+                "contact": _ref("Contact", contact_id),
+                "contactPerson": _ref("SevUser", self.sev_user_id),
+                "invoiceDate": handover.invoice_date.strftime("%d.%m.%Y"),
+                "status": 100,
+                "invoiceType": "RE",
+                "currency": handover.currency,
+                "taxRule": _ref("TaxRule", 1),
+                "taxRate": 0,
+                "showNet": True,
+                "timeToPay": handover.time_to_pay_days,
+                "customerInternalNote": f"naive:{handover.invoice_number}",
+                "addressName": company.name,
+                "addressStreet": company.address.street,
+                "addressZip": company.address.zip,
+                "addressCity": company.address.city,
+            },
+        )
+        for position in handover.positions:
+            self._post(
+                "/InvoicePos",
+                {
+                    "objectName": "InvoicePos",
+                    "mapAll": True,
+                    "invoice": _ref("Invoice", invoice["id"]),
+                    "name": position.name,
+                    "quantity": str(position.quantity),
+                    "price": str(position.unit_price),
+                    "taxRate": str(position.tax_rate),
+                    "unity": _ref("Unity", 1),
+                },
+            )
+        sent = self.http.put(
+            f"/Invoice/{invoice['id']}/sendBy", json={"sendType": "VPDF", "sendDraft": False}
+        )
+        sent.raise_for_status()
+        return str(invoice["id"])
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        found = self._objects(self.http.post(path, json=body))
+        return found[0] if isinstance(found, list) else found
+
+    @staticmethod
+    def _objects(response: httpx.Response) -> Any:
+        response.raise_for_status()
+        return response.json()["objects"]
+
+    def check(self, run: PublishRun, handover: Any) -> str | None:
+        """Both approaches must leave the same invoice: finalized, all positions, the same sums."""
+        invoice = self.emu.state.invoices.get(run.sevdesk_id)
+        if invoice is None:
+            return f"sevDesk invoice {run.sevdesk_id} missing"
+        positions = sum(1 for p in self.emu.state.positions.values() if p["invoice"]["id"] == run.sevdesk_id)
+        if invoice["status"] == "100" or positions != len(handover.positions):
+            return f"invoice {run.sevdesk_id}: status {invoice['status']}, {positions} positions"
+        if Decimal(invoice["sumGross"]) != handover.gross_amount:
+            return f"invoice {run.sevdesk_id}: sumGross {invoice['sumGross']} != {handover.gross_amount}"
+        return None
+
+
+def _ref(object_name: str, object_id: str | int) -> dict[str, Any]:
+    return {"id": int(object_id), "objectName": object_name}
+
+
+def _bench_env(base_url: str) -> dict[str, str | None]:
+    return {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_REGION": "eu-central-1",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_ENDPOINT_URL": None,
+        "AWS_PROFILE": None,
+        "TABLE_NAME": BENCH_TABLE,
+        "SEVDESK_SECRET_ID": "bench-token",
+        "SEVDESK_API_TOKEN": BENCH_TOKEN,
+        "SEVDESK_BASE_URL": base_url,
+        "POWERTOOLS_SERVICE_NAME": "sevdesk-bench",
+        "POWERTOOLS_METRICS_NAMESPACE": "SevdeskBench",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # The outbound budget is not what is measured: 20 publishes would exceed 100/min.
+        "BUDGET_DEFAULT_PER_MINUTE": "100000",
+    }
+
+
+@contextmanager
+def _patched_env(values: dict[str, str | None]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _routes(run: PublishRun) -> str:
+    return ", ".join(f"{route} {count}" for route, count in sorted(run.by_route.items()))
+
+
+@section("publish-requests")
+def publish_requests(options: Options) -> bool:
+    rows: list[tuple[int, PublishRun, PublishRun]] = []
+    problems: list[str] = []
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        bench.warm_up()
+        for count in POSITION_COUNTS:
+            invoice_id, handover = bench.hand_over(count)
+            ours = bench.ours(invoice_id)
+            naive = bench.naive(handover)
+            problems += [p for p in (bench.check(ours, handover), bench.check(naive, handover)) if p]
+            rows.append((count, ours, naive))
+
+    print("## sevDesk requests per publish (in-process publish service vs seed 000, same emulator)")
+    print("Each publish: a fresh hand-over with a new recipient (contact looked up and created).")
+    header = f"{'positions':>9} | {'ours (requests)':>15} | {'naive (requests)':>16}"
+    print(header)
+    print("-" * len(header))
+    for count, ours, naive in rows:
+        print(f"{count:>9} | {ours.requests:>15} | {naive.requests:>16}")
+    print(f"ours  ({rows[-1][0]} positions): {_routes(rows[-1][1])}")
+    print(f"naive ({rows[-1][0]} positions): {_routes(rows[-1][2])}")
+    print(
+        "ours also makes DynamoDB calls per publish: "
+        + ", ".join(f"{count} positions {ours.dynamodb_calls}" for count, ours, _ in rows)
+    )
+    constant = len({ours.requests for _, ours, _ in rows}) == 1
+    print(f"ours constant in the positions: {'yes' if constant else 'NO'}")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print()
+    return constant and not problems
+
+
+def _latency_line(label: str, seconds: list[float]) -> str:
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[18] if len(ms) > 1 else ms[0]
+    return f"{label:<24} {statistics.median(ms):>9.1f} {p95:>9.1f} {max(ms):>9.1f}"
+
+
+@section("publish-latency")
+def publish_latency(options: Options) -> bool:
+    ours_s: list[float] = []
+    ours_db: list[float] = []
+    db_calls: set[int] = set()
+    naive_s: list[float] = []
+    problems: list[str] = []
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        bench.warm_up()
+        for _ in range(LATENCY_INVOICES):
+            invoice_id, handover = bench.hand_over(LATENCY_POSITIONS)
+            ours = bench.ours(invoice_id)
+            naive = bench.naive(handover)
+            problems += [p for p in (bench.check(ours, handover), bench.check(naive, handover)) if p]
+            ours_s.append(ours.seconds)
+            ours_db.append(ours.dynamodb_seconds)
+            db_calls.add(ours.dynamodb_calls)
+            naive_s.append(naive.seconds)
+
+    print(
+        f"## Publish latency in-process against the emulator ({LATENCY_INVOICES} invoices, "
+        f"{LATENCY_POSITIONS} positions, each a fresh hand-over; host CPU, loopback HTTP)"
+    )
+    print("ours = publish_invoice incl. its lease, versioned writes, event log and budget in DynamoDB")
+    print("(moto, in-process); naive = its HTTP calls only, no state kept.")
+    print(f"{'':<24} {'median ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    print(_latency_line("ours", ours_s))
+    calls = "/".join(str(n) for n in sorted(db_calls))
+    print(_latency_line(f"  of it DynamoDB, {calls} calls", ours_db))
+    print(_latency_line("naive", naive_s))
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print()
+    return not problems
 
 
 # ---------------------------------------------------------------- main
