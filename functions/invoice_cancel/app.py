@@ -1,0 +1,27 @@
+"""POST /api/sevdesk/invoices/{invoiceId}/cancel (staff): cancel the invoice in sevDesk
+(a cancellation invoice; a draft is deleted instead)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sevdesk_common.api import INVOICE_ID, make_api
+from sevdesk_common.models.invoice import HandoffState
+from sevdesk_common.observability import logger, metrics, tracer
+from sevdesk_common.services import cancel
+
+api = make_api(role="staff")
+
+
+@api.resolver.post("/api/sevdesk/invoices/<invoiceId>/cancel")
+def cancel_invoice(invoiceId: Annotated[str, Path(**INVOICE_ID)]) -> HandoffState:
+    return cancel.cancel_invoice(invoiceId, api.caller().user_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return api.handle(event, context)
