@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from devtools.sevdesk_emulator import Fault
-from devtools.sevdesk_emulator.store import SEV_USER_ID, TEMPLATE_CLASSIC, TEMPLATE_MODERN
-from tests.conftest import SEVDESK_TOKEN
+from devtools.sevdesk_emulator.store import TEMPLATE_CLASSIC, TEMPLATE_MODERN
 from tests.support.invoke import EXTERNAL, STAFF, ApiResult, invoke, load_event
 
 pytestmark = pytest.mark.usefixtures("aws", "token_configured")
@@ -30,47 +28,21 @@ def hand_over(invoice_id: str = INVOICE_ID, **changes: Any) -> None:
     assert result.status == 201, result.body
 
 
-def publish(invoice_id: str = INVOICE_ID, *, finalize: bool = True) -> str:
-    """What publish leaves behind: the invoice in the emulator (marker in the note) and its
-    ids in the record. Returns the sevDesk id."""
-    from sevdesk_common import invoice_store
-    from sevdesk_common.sevdesk import InvoicePositionPayload, InvoiceSavePayload, client_for
-
-    client = client_for(SEVDESK_TOKEN)
-    contact = client.create_contact(customer_number=f"R1-CO-{invoice_id}", name="Musterbau GmbH")
-    position = InvoicePositionPayload(
-        name="Beratung", quantity=Decimal(3), price=Decimal("10.00"), tax_rate=Decimal(19)
-    )
-    saved = client.save_invoice(
-        InvoiceSavePayload(
-            contact_id=contact.id,
-            contact_person_id=SEV_USER_ID,
-            invoice_date=date(2026, 10, 1),
-            customer_internal_note=f"R1-INVOICE:{invoice_id}",
-            positions=[position],
-        )
-    )
-    invoice = client.send_by(saved.invoice.id) if finalize else saved.invoice
-    record = invoice_store.load(invoice_id)
-    assert record is not None
-    invoice_store.save(
-        record.model_copy(
-            update={
-                "external_id": invoice.id,
-                "external_invoice_number": invoice.invoice_number,
-                "document_status": "finalized" if finalize else "draft",
-                "accounting_sync_status": "synced" if finalize else "draft_created",
-                "sevdesk_contact_id": contact.id,
-            }
-        ),
-        event="published",
-    )
-    return invoice.id
+def publish(emulator: Any, invoice_id: str = INVOICE_ID, *, finalize: bool = True) -> str:
+    """Publish through the publish route; without `finalize` sevDesk refuses the finalize step,
+    which leaves the invoice a draft there. Returns the sevDesk id."""
+    if not finalize:
+        emulator.faults.add(Fault(method="PUT", path=r"^/Invoice/\d+/sendBy", kind="status", status=422))
+    result = invoke("invoice_publish", claims=STAFF, path_parameters={"invoiceId": invoice_id})
+    assert result.status == (200 if finalize else 422), result.body
+    external_id = record(invoice_id).external_id
+    assert external_id is not None
+    return external_id
 
 
 def published(emulator: Any, invoice_id: str = INVOICE_ID, *, finalize: bool = True) -> str:
     hand_over(invoice_id)
-    external_id = publish(invoice_id, finalize=finalize)
+    external_id = publish(emulator, invoice_id, finalize=finalize)
     emulator.requests.clear()
     return external_id
 
@@ -216,7 +188,7 @@ def test_send_refused_by_sevdesk_is_logged_with_its_code(emulator: Any) -> None:
 
     result = send({})
 
-    assert result.status in {400, 422, 502}
+    assert result.status == 422 and result.body["error"]["code"] == "sevdesk_refused"
     failed = events()[0]
     assert failed["type"] == "send_failed" and failed["details"]["sevdeskHttpStatus"] == 400
     assert record().last_error is not None and record().pending_write is None
@@ -230,8 +202,9 @@ def test_send_needs_a_published_invoice_and_a_recipient(emulator: Any) -> None:
     assert send({}).body["error"]["code"] == "invoice_not_published"
     assert send({}, {"invoiceId": "nope"}).status == 404
 
-    hand_over("R1-NOMAIL", company=None, contactId="c-1")
-    publish("R1-NOMAIL")
+    company = json.loads(load_event("billing_invoice_put")["body"])["company"]
+    hand_over("R1-NOMAIL", company={k: v for k, v in company.items() if k != "email"})
+    publish(emulator, "R1-NOMAIL")
     missing = send({}, {"invoiceId": "R1-NOMAIL"})
     assert missing.status == 422 and missing.body["error"]["details"][0]["field"] == "email"
     assert send({"email": "x@example.com"}, {"invoiceId": "R1-NOMAIL"}).status == 200
@@ -288,7 +261,7 @@ def test_pdf_of_an_unpublished_or_unknown_invoice(emulator: Any) -> None:
     assert unpublished.status == 409 and "publish" in unpublished.body["error"]["message"]
     assert pdf({"invoiceId": "nope"}).status == 404
     hand_over("R1-DRAFT")
-    publish("R1-DRAFT", finalize=False)
+    publish(emulator, "R1-DRAFT", finalize=False)
     assert pdf({"invoiceId": "R1-DRAFT"}).status == 409  # a draft has no number yet
 
 

@@ -16,7 +16,7 @@ from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable
 from sevdesk_common.invoice_store import InvoiceRecord
 from sevdesk_common.models.invoice import Cancellation, HandoffState
 from sevdesk_common.services.invoice_ops import InvoiceLock, failure_details, invoice_lock, load_or_404
-from sevdesk_common.services.send import state_of
+from sevdesk_common.services.send import refuse_foreign_pending, state_of
 
 CANCEL_OP = "cancelInvoice"
 # sevDesk's refusals of cancelInvoice -> (our code, why), all left for a human to resolve.
@@ -30,11 +30,6 @@ REFUSALS = {
 }
 
 
-def marker_for(invoice_id: str) -> str:
-    """The marker publish writes into `customerInternalNote` (services/publish.py)."""
-    return f"R1-INVOICE:{invoice_id}"
-
-
 def _check(record: InvoiceRecord) -> str:
     if record.claim_status == "cancelled" or record.document_status == "cancelled":
         raise Conflict(f"Invoice {record.invoice_id} is already cancelled.", code="already_cancelled")
@@ -43,14 +38,7 @@ def _check(record: InvoiceRecord) -> str:
             f"Invoice {record.invoice_id} has never been published to sevDesk; there is nothing to cancel.",
             code="invoice_not_published",
         )
-    pending = record.pending_write
-    if pending and pending.get("op") != CANCEL_OP:
-        raise Conflict(
-            f"An earlier {pending.get('op')} of invoice {record.invoice_id} has an unknown outcome; "
-            "repeat that action first.",
-            code="invoice_write_pending",
-            details={"pendingWrite": pending},
-        )
+    refuse_foreign_pending(record, CANCEL_OP)
     return record.external_id
 
 
@@ -150,7 +138,9 @@ def _cancel_finalized(lock: InvoiceLock, client: Any, external_id: str, actor: s
 
 def _find_cancellation(client: Any, invoice_id: str, external_id: str) -> Any:
     """The SR sevDesk made for our invoice, if any (it copies our marker)."""
-    for invoice in client.find_invoices_by_marker(marker_for(invoice_id)):
+    from sevdesk_common.services.publish import marker
+
+    for invoice in client.find_invoices_by_marker(marker(invoice_id)):
         if invoice.is_cancellation and invoice.origin is not None and invoice.origin.id == external_id:
             return invoice
     return None

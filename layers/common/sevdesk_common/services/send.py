@@ -39,6 +39,19 @@ def require_published(record: InvoiceRecord, action: str) -> str:
     return record.external_id
 
 
+def refuse_foreign_pending(record: InvoiceRecord, own_op: str) -> None:
+    """Another action's sevDesk write is unsettled: that action must settle it first."""
+    pending = record.pending_write
+    if pending and pending.get("op") != own_op:
+        action = "publish" if pending.get("op") in {"saveInvoice", "sendBy"} else "the earlier action"
+        raise Conflict(
+            f"An earlier sevDesk write ({pending.get('op')}) of invoice {record.invoice_id} has an "
+            f"unknown outcome; run {action} again to settle it first.",
+            code="invoice_write_pending",
+            details={"pendingWrite": pending},
+        )
+
+
 def _require_not_cancelled(record: InvoiceRecord) -> None:
     if record.claim_status == "cancelled" or record.document_status == "cancelled":
         raise Conflict(
@@ -92,14 +105,8 @@ def _send_locked(lock: InvoiceLock, client: Any, request: SendRequest, to: str, 
     record = lock.record
     external_id = require_published(record, "send")
     _require_not_cancelled(record)
+    refuse_foreign_pending(record, SEND_OP)
     pending = record.pending_write
-    if pending and pending.get("op") != SEND_OP:
-        raise Conflict(
-            f"An earlier {pending.get('op')} of invoice {record.invoice_id} has an unknown outcome; "
-            "repeat that action first.",
-            code="invoice_write_pending",
-            details={"pendingWrite": pending},
-        )
     if pending and not request.resend:
         # An earlier attempt's answer was lost: settle it by reading, never by re-sending.
         if not _shows_sent(client, external_id, pending):
