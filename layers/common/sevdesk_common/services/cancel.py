@@ -16,7 +16,7 @@ from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable
 from sevdesk_common.invoice_store import InvoiceRecord
 from sevdesk_common.models.invoice import Cancellation, HandoffState
 from sevdesk_common.services.invoice_ops import InvoiceLock, failure_details, invoice_lock, load_or_404
-from sevdesk_common.services.send import refuse_foreign_pending, state_of
+from sevdesk_common.services.send import busy_if_stale, refuse_foreign_pending, state_of
 
 CANCEL_OP = "cancelInvoice"
 # sevDesk's refusals of cancelInvoice -> (our code, why), all left for a human to resolve.
@@ -48,7 +48,7 @@ def cancel_invoice(invoice_id: str, actor: str) -> HandoffState:
     from sevdesk_common.sevdesk import client_for
 
     client = client_for(require_token())
-    with invoice_lock(invoice_id, "cancel") as lock:
+    with invoice_lock(invoice_id, "cancel") as lock, busy_if_stale(invoice_id):
         external_id = _check(lock.record)  # a concurrent cancel may have finished meanwhile
         if lock.record.external_invoice_number:
             _cancel_finalized(lock, client, external_id, actor)

@@ -7,12 +7,14 @@ prove the mail went out, the pending write stays and only an explicit `resend` s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sevdesk_common.credentials import require_token
 from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
-from sevdesk_common.invoice_store import InvoiceRecord
+from sevdesk_common.invoice_store import InvoiceRecord, StaleInvoice
 from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.send import SendRequest
 from sevdesk_common.services.invoice_ops import InvoiceLock, failure_details, invoice_lock, load_or_404
@@ -96,9 +98,21 @@ def send_invoice(invoice_id: str, request: SendRequest, actor: str) -> HandoffSt
     from sevdesk_common.sevdesk import client_for
 
     client = client_for(require_token())
-    with invoice_lock(invoice_id, "send") as lock:
+    with invoice_lock(invoice_id, "send") as lock, busy_if_stale(invoice_id):
         _send_locked(lock, client, request, to, actor)
     return state_of(lock.record)  # as stored after the lease was released
+
+
+@contextmanager
+def busy_if_stale(invoice_id: str) -> Iterator[None]:
+    """Someone wrote the invoice behind the lease (should not happen): a 409 to retry, not a 500.
+    A pending write stays, so the retry reconciles instead of repeating a sevDesk write."""
+    try:
+        yield
+    except StaleInvoice as error:
+        raise Conflict(
+            f"Invoice {invoice_id} was changed concurrently; try again.", code="invoice_busy"
+        ) from error
 
 
 def _send_locked(lock: InvoiceLock, client: Any, request: SendRequest, to: str, actor: str) -> None:
