@@ -69,10 +69,12 @@ def is_published(record: InvoiceRecord) -> bool:
 
 
 def publish_invoice(invoice_id: str, actor: str) -> HandoffState:
-    record = _wait_for_running_publish(load_or_404(invoice_id))
+    # One wait budget for both waits, so a caller never waits longer than the lock allows.
+    deadline = time.monotonic() + WAIT_FOR_LOCK_SECONDS
+    record = _wait_for_running_publish(load_or_404(invoice_id), deadline)
     if is_published(record):  # idempotent: no lock, no sevDesk call
         return state_of(record)
-    with invoice_lock(invoice_id, "publish") as lock:
+    with invoice_lock(invoice_id, "publish", wait_seconds=max(0.0, deadline - time.monotonic())) as lock:
         if not is_published(lock.record):  # else a concurrent caller finished while we waited
             run = _Publication(lock, actor)
             try:
@@ -88,10 +90,9 @@ def publish_invoice(invoice_id: str, actor: str) -> HandoffState:
     return state_of(lock.record)  # as stored after the lock's release
 
 
-def _wait_for_running_publish(record: InvoiceRecord) -> InvoiceRecord:
+def _wait_for_running_publish(record: InvoiceRecord, deadline: float) -> InvoiceRecord:
     """Concurrent publishes wait by reading until the running one ends, so they see its result
     without each taking the lock in turn (invoice_lock still guards the rest)."""
-    deadline = time.monotonic() + WAIT_FOR_LOCK_SECONDS
     while (
         record.lock_action == "publish"
         and not is_published(record)
@@ -108,7 +109,7 @@ class _Publication:
         self.lock = lock
         self.actor = actor
         self.invoice: InvoiceHandover = lock.record.invoice
-        self.step = "contact"
+        self.step = "token"
         # True while a sevDesk write may have happened that no read has confirmed or ruled out.
         self.unsettled = lock.record.pending_write is not None
         self.client: SevdeskClient
@@ -119,6 +120,7 @@ class _Publication:
 
     def execute(self) -> None:
         self.client = client_for(require_token())
+        self.step = "contact"
         contact_id = self.record.sevdesk_contact_id or self._resolve_contact()
         if self.record.external_id is None:
             self.step = "create"
