@@ -19,7 +19,15 @@ api = make_api(role="staff")
 
 # No return annotation on purpose: Powertools would validate (JSON-serialise) an annotated
 # return value, which a PDF is not; unannotated, a non-JSON Response passes through unchanged.
-@api.resolver.get("/api/sevdesk/invoices/<invoiceId>/pdf")
+@api.resolver.get(
+    "/api/sevdesk/invoices/<invoiceId>/pdf",
+    responses={
+        200: {
+            "description": "The invoice PDF (Content-Disposition names the file)",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def get_pdf(invoiceId: Annotated[str, Path(**INVOICE_ID)]):
     filename, content = pdf.invoice_pdf(invoiceId, api.caller().user_id)
     return Response(
