@@ -39,6 +39,8 @@ os.environ.update(
         "SEVDESK_TIMEOUT_SECONDS": "2",
         "SEVDESK_RETRY_MIN_SECONDS": "0",
         "SEVDESK_RETRY_MAX_SECONDS": "0",
+        # Tests retry an ambiguous write at once; test_publish_grace.py covers the real wait.
+        "AMBIGUOUS_WRITE_GRACE_SECONDS": "0",
     }
 )
 for variable in ("SEVDESK_API_TOKEN", "AWS_ENDPOINT_URL", "AWS_PROFILE"):

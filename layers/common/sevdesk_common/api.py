@@ -27,8 +27,9 @@ INVOICE_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9._-]+$"
 
 def error_response(error: AppError) -> Response:
     headers: dict[str, str] = {}
-    if isinstance(error, RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return Response(
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,

@@ -74,6 +74,16 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
 
 
+class OutcomePending(ServiceUnavailable):
+    """A write whose outcome is unknown may still be applied by sevDesk: wait before retrying."""
+
+    code = "sevdesk_outcome_pending"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+
+
 class TokenNotConfigured(Conflict):
     code = "sevdesk_token_not_configured"
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     sevdesk_max_attempts: int = 3
     sevdesk_retry_min_seconds: float = 1.0
     sevdesk_retry_max_seconds: float = 30.0
+    # After a write with an unknown outcome that a read did not find, wait this long before
+    # writing again: sevDesk may still be applying it (longer than the request timeout).
+    ambiguous_write_grace_seconds: int = 60
 
     # Shared outbound budget per minute (seed 000's figures; sevDesk publishes none).
     budget_default_per_minute: int = 100

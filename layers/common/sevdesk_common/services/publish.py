@@ -9,6 +9,7 @@ pending write found on entry (or an ambiguous answer) is reconciled by reading s
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from sevdesk_common import invoice_store
 from sevdesk_common.credentials import require_token
-from sevdesk_common.errors import AppError, Conflict, Unprocessable
+from sevdesk_common.errors import AppError, Conflict, OutcomePending, Unprocessable
 from sevdesk_common.invoice_store import InvoiceRecord, StaleInvoice
 from sevdesk_common.models.invoice import (
     STATIC_COUNTRY_IDS,
@@ -35,6 +36,7 @@ from sevdesk_common.services.invoice_ops import (
     invoice_lock,
     load_or_404,
 )
+from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk import (
     Invoice,
     InvoicePositionPayload,
@@ -202,6 +204,7 @@ class _Publication:
             if found is not None:
                 self._store_created(found, contact_id, adopted=True)
                 return
+            self._wait_out_grace()
         self.lock.save(
             sevdesk_contact_id=contact_id,
             accounting_sync_status="publishing",
@@ -219,6 +222,19 @@ class _Publication:
             self._store_created(found, contact_id, adopted=True)
             return
         self._store_created(saved.invoice, contact_id, adopted=False, positions=len(saved.positions))
+
+    def _wait_out_grace(self) -> None:
+        """Not found yet, but a recent attempt may still land: re-creating now could make two."""
+        attempted = datetime.fromisoformat(str((self.record.pending_write or {}).get("at")))
+        grace = get_settings().ambiguous_write_grace_seconds
+        remaining = grace - (datetime.now(UTC) - attempted).total_seconds()
+        if remaining > 0:
+            self.unsettled = True
+            raise OutcomePending(
+                "sevDesk may still be applying the previous attempt to create this invoice; "
+                f"publish again in {math.ceil(remaining)} s (it is looked up before anything is created).",
+                retry_after=math.ceil(remaining),
+            )
 
     def _find_by_marker(self) -> Invoice | None:
         # The cancellation (SR) copies the note: only the normal invoice counts.
