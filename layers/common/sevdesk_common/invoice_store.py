@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEvent
+from sevdesk_common.models.invoice import BillingInvoice, EventPage, HandoffState, InvoiceEvent
 from sevdesk_common.repository import get_table, is_condition_failure, plain
 
 PAYMENT_SYNC_PARTITION = "PAYSYNC#sevdesk"
@@ -36,6 +36,10 @@ class InvoiceRecord(BillingInvoice):
 
     def public(self) -> BillingInvoice:
         return BillingInvoice.model_validate(self.model_dump(include=set(BillingInvoice.model_fields)))
+
+    def handoff(self) -> HandoffState:
+        """The handoff state alone, as the action routes answer it."""
+        return HandoffState.model_validate(self.model_dump(include=set(HandoffState.model_fields)))
 
     @property
     def is_payment_sync_candidate(self) -> bool:

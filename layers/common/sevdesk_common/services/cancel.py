@@ -15,8 +15,14 @@ from sevdesk_common.credentials import require_token
 from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable
 from sevdesk_common.invoice_store import InvoiceRecord
 from sevdesk_common.models.invoice import Cancellation, HandoffState
-from sevdesk_common.services.invoice_ops import InvoiceLock, failure_details, invoice_lock, load_or_404
-from sevdesk_common.services.send import busy_if_stale, refuse_foreign_pending, state_of
+from sevdesk_common.services.invoice_ops import (
+    InvoiceLock,
+    busy_if_stale,
+    failure_details,
+    invoice_lock,
+    load_or_404,
+    refuse_foreign_pending,
+)
 
 CANCEL_OP = "cancelInvoice"
 # sevDesk's refusals of cancelInvoice -> (our code, why), all left for a human to resolve.
@@ -54,7 +60,7 @@ def cancel_invoice(invoice_id: str, actor: str) -> HandoffState:
             _cancel_finalized(lock, client, external_id, actor)
         else:
             _delete_draft(lock, client, external_id, actor)
-    return state_of(lock.record)  # as stored after the lease was released
+    return lock.record.handoff()  # as stored after the lease was released
 
 
 def _delete_draft(lock: InvoiceLock, client: Any, external_id: str, actor: str) -> None:

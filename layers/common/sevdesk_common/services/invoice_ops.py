@@ -127,3 +127,39 @@ def failure_details(error: AppError) -> dict[str, Any]:
     if http_status is not None:
         details["sevdeskHttpStatus"] = http_status
     return details
+
+
+def require_published(record: InvoiceRecord, action: str) -> str:
+    """The sevDesk id of a finalized invoice (it has its number), else 409."""
+    if not record.external_id or not record.external_invoice_number:
+        raise Conflict(
+            f"Invoice {record.invoice_id} has not been published and finalized in sevDesk yet; "
+            f"publish it before you {action} it.",
+            code="invoice_not_published",
+        )
+    return record.external_id
+
+
+def refuse_foreign_pending(record: InvoiceRecord, own_op: str) -> None:
+    """Another action's sevDesk write is unsettled: that action must settle it first."""
+    pending = record.pending_write
+    if pending and pending.get("op") != own_op:
+        action = "publish" if pending.get("op") in {"saveInvoice", "sendBy"} else "the earlier action"
+        raise Conflict(
+            f"An earlier sevDesk write ({pending.get('op')}) of invoice {record.invoice_id} has an "
+            f"unknown outcome; run {action} again to settle it first.",
+            code="invoice_write_pending",
+            details={"pendingWrite": pending},
+        )
+
+
+@contextmanager
+def busy_if_stale(invoice_id: str) -> Iterator[None]:
+    """Someone wrote the invoice behind the lease (should not happen): a 409 to retry, not a 500.
+    A pending write stays, so the retry reconciles instead of repeating a sevDesk write."""
+    try:
+        yield
+    except StaleInvoice as error:
+        raise Conflict(
+            f"Invoice {invoice_id} was changed concurrently; try again.", code="invoice_busy"
+        ) from error

@@ -9,8 +9,7 @@ import re
 from sevdesk_common import invoice_store
 from sevdesk_common.credentials import require_token
 from sevdesk_common.errors import UpstreamError
-from sevdesk_common.services.invoice_ops import load_or_404
-from sevdesk_common.services.send import require_published
+from sevdesk_common.services.invoice_ops import load_or_404, require_published
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

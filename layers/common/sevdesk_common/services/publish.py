@@ -62,10 +62,6 @@ def marker(invoice_id: str) -> str:
     return f"{MARKER_PREFIX}{invoice_id}"
 
 
-def state_of(record: InvoiceRecord) -> HandoffState:
-    return HandoffState.model_validate(record.model_dump(include=set(HandoffState.model_fields)))
-
-
 def is_published(record: InvoiceRecord) -> bool:
     return record.external_id is not None and record.document_status in {"finalized", "sent", "cancelled"}
 
@@ -75,7 +71,7 @@ def publish_invoice(invoice_id: str, actor: str) -> HandoffState:
     deadline = time.monotonic() + WAIT_FOR_LOCK_SECONDS
     record = _wait_for_running_publish(load_or_404(invoice_id), deadline)
     if is_published(record):  # idempotent: no lock, no sevDesk call
-        return state_of(record)
+        return record.handoff()
     with invoice_lock(invoice_id, "publish", wait_seconds=max(0.0, deadline - time.monotonic())) as lock:
         if not is_published(lock.record):  # else a concurrent caller finished while we waited
             run = _Publication(lock, actor)
@@ -89,7 +85,7 @@ def publish_invoice(invoice_id: str, actor: str) -> HandoffState:
             except AppError as error:
                 run.record_failure(error)
                 raise
-    return state_of(lock.record)  # as stored after the lock's release
+    return lock.record.handoff()  # as stored after the lock's release
 
 
 def _wait_for_running_publish(record: InvoiceRecord, deadline: float) -> InvoiceRecord:

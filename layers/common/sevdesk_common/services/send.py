@@ -7,51 +7,29 @@ prove the mail went out, the pending write stays and only an explicit `resend` s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sevdesk_common.credentials import require_token
 from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
-from sevdesk_common.invoice_store import InvoiceRecord, StaleInvoice
+from sevdesk_common.invoice_store import InvoiceRecord
 from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.send import SendRequest
-from sevdesk_common.services.invoice_ops import InvoiceLock, failure_details, invoice_lock, load_or_404
+from sevdesk_common.services.invoice_ops import (
+    InvoiceLock,
+    busy_if_stale,
+    failure_details,
+    invoice_lock,
+    load_or_404,
+    refuse_foreign_pending,
+    require_published,
+)
 
 SEND_OP = "sendViaEmail"
 DEFAULT_TEXT = (
     "Guten Tag,\n\nanbei erhalten Sie unsere Rechnung {number}.\n"
     "Bei Fragen melden Sie sich gerne.\n\nMit freundlichen Grüßen"
 )
-
-
-def state_of(record: InvoiceRecord) -> HandoffState:
-    return HandoffState.model_validate(record.model_dump(include=set(HandoffState.model_fields)))
-
-
-def require_published(record: InvoiceRecord, action: str) -> str:
-    """The sevDesk id of a finalized invoice (it has its number), else 409."""
-    if not record.external_id or not record.external_invoice_number:
-        raise Conflict(
-            f"Invoice {record.invoice_id} has not been published and finalized in sevDesk yet; "
-            f"publish it before you {action} it.",
-            code="invoice_not_published",
-        )
-    return record.external_id
-
-
-def refuse_foreign_pending(record: InvoiceRecord, own_op: str) -> None:
-    """Another action's sevDesk write is unsettled: that action must settle it first."""
-    pending = record.pending_write
-    if pending and pending.get("op") != own_op:
-        action = "publish" if pending.get("op") in {"saveInvoice", "sendBy"} else "the earlier action"
-        raise Conflict(
-            f"An earlier sevDesk write ({pending.get('op')}) of invoice {record.invoice_id} has an "
-            f"unknown outcome; run {action} again to settle it first.",
-            code="invoice_write_pending",
-            details={"pendingWrite": pending},
-        )
 
 
 def _require_not_cancelled(record: InvoiceRecord) -> None:
@@ -92,7 +70,7 @@ def send_invoice(invoice_id: str, request: SendRequest, actor: str) -> HandoffSt
     require_published(record, "send")
     _require_not_cancelled(record)
     if record.sent_at and not request.resend and not record.pending_write:
-        return state_of(record)  # a retry of a finished send: never a second mail
+        return record.handoff()  # a retry of a finished send: never a second mail
     to = _recipient(record, request)
 
     from sevdesk_common.sevdesk import client_for
@@ -100,19 +78,7 @@ def send_invoice(invoice_id: str, request: SendRequest, actor: str) -> HandoffSt
     client = client_for(require_token())
     with invoice_lock(invoice_id, "send") as lock, busy_if_stale(invoice_id):
         _send_locked(lock, client, request, to, actor)
-    return state_of(lock.record)  # as stored after the lease was released
-
-
-@contextmanager
-def busy_if_stale(invoice_id: str) -> Iterator[None]:
-    """Someone wrote the invoice behind the lease (should not happen): a 409 to retry, not a 500.
-    A pending write stays, so the retry reconciles instead of repeating a sevDesk write."""
-    try:
-        yield
-    except StaleInvoice as error:
-        raise Conflict(
-            f"Invoice {invoice_id} was changed concurrently; try again.", code="invoice_busy"
-        ) from error
+    return lock.record.handoff()  # as stored after the lease was released
 
 
 def _send_locked(lock: InvoiceLock, client: Any, request: SendRequest, to: str, actor: str) -> None:
