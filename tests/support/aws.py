@@ -21,18 +21,22 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
     return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
 
 
-def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
-    template = load_template()
-    (table,) = resources_of_type(template, "AWS::DynamoDB::Table").values()
+def create_state_table(table_name: str) -> Any:
+    """The template's state table (keys, indexes) in moto, as a boto3 Table resource."""
+    (table,) = resources_of_type(load_template(), "AWS::DynamoDB::Table").values()
     props = table["Properties"]
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
+    return boto3.resource("dynamodb", region_name="eu-central-1").create_table(
         TableName=table_name,
         BillingMode=props["BillingMode"],
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
         GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
     )
+
+
+def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
+    template = load_template()
+    create_state_table(table_name)
     (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
     boto3.client("secretsmanager").create_secret(
         Name=secret_id, SecretString=secret["Properties"]["SecretString"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from sevdesk_common.ratelimit import TokenBucket
+from tests.support.aws import create_state_table
 
 
 class Clock:
@@ -23,19 +23,7 @@ class Clock:
 @pytest.fixture
 def table() -> Iterator[Any]:
     with mock_aws():
-        resource = boto3.resource("dynamodb", region_name="eu-central-1")
-        yield resource.create_table(
-            TableName="buckets",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        yield create_state_table("buckets")
 
 
 def test_capacity_then_wait_then_refill(table: Any) -> None:

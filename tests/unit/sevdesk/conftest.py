@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from moto import mock_aws
@@ -14,6 +13,7 @@ from moto import mock_aws
 from sevdesk_common import repository
 from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk.client import SevdeskClient
+from tests.support.aws import create_state_table
 from tests.unit.sevdesk.sevdesk_helpers import TOKEN, Handler, Sleeps, settings
 
 
@@ -57,18 +57,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_settings.cache_clear()
     repository.get_table.cache_clear()
     with mock_aws():
-        boto3.client("dynamodb", region_name="eu-central-1").create_table(
-            TableName="sevdesk-client-test",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table("sevdesk-client-test")
         yield repository.get_table()
     get_settings.cache_clear()
     repository.get_table.cache_clear()
