@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from devtools.local.runtime import FunctionError
 from devtools.local.template import ACCOUNT, ApiRoute
 from devtools.local.tokens import AuthError, DevKeys, gateway_claims
 
@@ -160,8 +161,8 @@ class Gateway:
         event = build_event(req, route, params, stage, request_id, jwt_ctx)
         try:
             result = self.invoke(route.function, event)
-        except Exception:
-            log.exception("%s failed", route.function)
+        except FunctionError as exc:  # what API Gateway answers when the integration fails
+            log.warning("%s failed: %s", route.function, exc.payload.get("errorMessage"))
             return _message(500, {"message": "Internal Server Error"}, request_id)
         return to_response(result, request_id)
 

@@ -1,19 +1,18 @@
-"""Load every function's handler into this one process and invoke it like Lambda would."""
+"""The functions of the template, by any of their names: invoked like Lambda, in instances of their
+own (devtools.local.runtime), or by an in-process stand-in a test installs."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devtools.local.runtime import FunctionError, Launch, Runtime
 from devtools.local.template import FunctionSpec
 
 Handler = Callable[[Any, Any], Any]
@@ -49,6 +48,8 @@ class UnknownFunction(KeyError):
 
 def invocation_error(exc: BaseException) -> dict[str, Any]:
     """Lambda's payload for an unhandled exception."""
+    if isinstance(exc, FunctionError):
+        return exc.payload
     return {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
@@ -59,15 +60,34 @@ def invocation_error(exc: BaseException) -> dict[str, Any]:
 class FunctionRegistry:
     """Functions by logical id, physical name, ARN or snake name (the functions/<dir>)."""
 
-    def __init__(self, functions: dict[str, FunctionSpec], layer_dirs: list[Path]) -> None:
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        layer_dirs: list[Path],
+        *,
+        python: str,
+        code_dirs: dict[str, Path] | None = None,
+        **runtime_options: Any,
+    ) -> None:
         self.specs = functions
         self._aliases = {alias: s.logical_id for s in functions.values() for alias in (s.name, s.snake)}
-        self._handlers: dict[str, Handler] = {}
         self._overrides: dict[str, Handler] = {}
-        self._lock = threading.Lock()
-        for path in layer_dirs:
-            if str(path) not in sys.path:
-                sys.path.insert(0, str(path))
+        launches = {
+            s.logical_id: Launch(
+                logical_id=s.logical_id,
+                name=s.name,
+                arn=s.arn,
+                handler=s.handler,
+                code_dir=(code_dirs or {}).get(s.logical_id, s.code_dir),
+                path=tuple(layer_dirs),
+                environment=s.environment,
+                timeout=s.timeout,
+                memory=s.memory,
+                python=python,
+            )
+            for s in functions.values()
+        }
+        self.runtime = Runtime(launches, **runtime_options)
 
     def spec(self, name: str) -> FunctionSpec:
         if name.startswith("arn:"):  # arn:aws:lambda:region:acct:function:name[:qualifier]
@@ -77,54 +97,39 @@ class FunctionRegistry:
             raise UnknownFunction(name)
         return self.specs[logical_id]
 
-    def handler(self, name: str) -> Handler:
+    def invoke(self, name: str, event: Any) -> Any:
+        """Run the function once and return its result; its errors raise FunctionError."""
+        spec = self.spec(name)
+        override = self._overrides.get(spec.logical_id)
+        if override is None:
+            return self.runtime.invoke(spec.logical_id, event)
+        try:
+            return override(event, LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout))
+        except Exception as exc:
+            raise FunctionError(invocation_error(exc)) from exc
+
+    def invoke_async(self, name: str, event: Any) -> None:
         spec = self.spec(name)
         if spec.logical_id in self._overrides:
-            return self._overrides[spec.logical_id]
-        with self._lock:  # first invokes may race from several server threads
-            if spec.logical_id not in self._handlers:
-                self._handlers[spec.logical_id] = _load(spec)
-            return self._handlers[spec.logical_id]
+            with suppress(FunctionError):
+                self.invoke(name, event)
+            return
+        self.runtime.invoke_async(spec.logical_id, event)
 
-    def preload(self) -> dict[str, str]:
-        """Import every handler now; returns logical id -> error for the ones that failed."""
-        errors = {}
+    def warm(self) -> None:
+        """Start one instance of every function in the background (a warm `make local`)."""
         for logical_id in self.specs:
-            try:
-                self.handler(logical_id)
-            except Exception as exc:
-                errors[logical_id] = f"{type(exc).__name__}: {exc}"
-        return errors
+            self.runtime.prewarm(logical_id)
 
-    def invoke(self, name: str, event: Any) -> Any:
-        spec = self.spec(name)
-        ctx = LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout)
-        return self.handler(name)(event, ctx)
+    def close(self) -> None:
+        self.runtime.close()
 
     @contextmanager
     def override(self, name: str, handler: Handler) -> Iterator[None]:
-        """Swap a handler (tests); the real one comes back afterwards."""
+        """Swap a function for an in-process stand-in (tests); the real one comes back afterwards."""
         logical_id = self.spec(name).logical_id
         self._overrides[logical_id] = handler
         try:
             yield
         finally:
             self._overrides.pop(logical_id, None)
-
-
-def _load(spec: FunctionSpec) -> Handler:
-    module_file, _, attr = spec.handler.rpartition(".")
-    path = spec.code_dir / f"{module_file.replace('.', '/')}.py"
-    # Every function has an app.py: a plain import would hand all of them the first one.
-    module_name = f"_local_fn_{spec.snake}_{module_file.replace('.', '_')}"
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return getattr(module, attr)

@@ -1,7 +1,11 @@
-"""moto's server in a thread, Lambda invokes run by our Python handlers, resources seeded from the template.
+"""moto's server in a thread, Lambda invokes run by the functions' instances, resources from the template.
 
 See research/local-aws.md: moto never runs Lambda code without Docker, so a WSGI middleware answers
 `Invoke` itself; the Step Functions interpreter reaches it through MOTO_PORT.
+
+moto's backends are not safe under concurrent requests (a conditional TransactWriteItems can let
+two writers win; a failed one restores the table from a snapshot). DynamoDB guarantees those
+writes are atomic, so the middleware lets one request at a time into each service's backend.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from devtools.local.handlers import FunctionRegistry, UnknownFunction, invocation_error
+from devtools.local import moto_patches
+from devtools.local.handlers import FunctionRegistry, UnknownFunction
+from devtools.local.runtime import FunctionError
 from devtools.local.template import ACCOUNT, REGION, LocalTemplate
 
 log = logging.getLogger("devtools.local")
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<fn>[^/]+)/invocations/?$")
+# SigV4 credential scope: Credential=<key>/<date>/<region>/<service>/aws4_request
+_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -42,12 +50,28 @@ class LambdaMiddleware:
     def __init__(self, app: WsgiApp, registry: FunctionRegistry) -> None:
         self.app = app
         self.registry = registry
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = _INVOKE.match(environ.get("PATH_INFO", ""))
-        if not match or environ.get("REQUEST_METHOD") != "POST":
-            return self.app(environ, start_response)
-        return self.invoke(unquote(match["fn"]), Request(environ))(environ, start_response)
+        if match and environ.get("REQUEST_METHOD") == "POST":
+            return self.invoke(unquote(match["fn"]), Request(environ))(environ, start_response)
+        with self._lock_for(environ):
+            # The whole answer is produced inside the lock: moto may build it lazily.
+            answer = self.app(environ, start_response)
+            try:
+                return [b"".join(answer)]
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
+
+    def _lock_for(self, environ: dict[str, Any]) -> threading.Lock:
+        found = _SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = found[1] if found else "moto-api"
+        with self._locks_guard:
+            return self._locks.setdefault(service, threading.Lock())
 
     def invoke(self, name: str, request: Request) -> Response:
         try:
@@ -64,21 +88,15 @@ class LambdaMiddleware:
         if kind == "DryRun":
             return Response(status=204)
         if kind == "Event":
-            threading.Thread(target=self._run_async, args=(spec.logical_id, event), daemon=True).start()
+            self.registry.invoke_async(spec.logical_id, event)
             return Response(status=202)
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         try:
             result = self.registry.invoke(spec.logical_id, event)
-        except Exception as exc:
-            log.exception("%s failed", spec.logical_id)
-            return _json(invocation_error(exc), 200, {**headers, "X-Amz-Function-Error": "Unhandled"})
+        except FunctionError as exc:
+            log.warning("%s failed: %s", spec.logical_id, exc.payload.get("errorType"))
+            return _json(exc.payload, 200, {**headers, "X-Amz-Function-Error": "Unhandled"})
         return _json(result, 200, headers)
-
-    def _run_async(self, logical_id: str, event: Any) -> None:
-        try:
-            self.registry.invoke(logical_id, event)
-        except Exception:
-            log.exception("async invoke of %s failed", logical_id)
 
 
 def _json(payload: Any, status: int, headers: dict[str, str]) -> Response:
@@ -87,6 +105,7 @@ def _json(payload: Any, status: int, headers: dict[str, str]) -> Response:
 
 class MotoServer:
     def __init__(self, registry: FunctionRegistry, host: str = "127.0.0.1", port: int = 5055) -> None:
+        moto_patches.install()
         app = LambdaMiddleware(DomainDispatcherApplication(create_backend_app), registry)
         self.server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler

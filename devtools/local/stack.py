@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from devtools.local.gateway import Cors, Gateway, GatewayServer
 from devtools.local.handlers import FunctionRegistry
 from devtools.local.moto_server import MotoServer, seed
-from devtools.local.template import REGION, LocalTemplate, merged_environment
+from devtools.local.template import REGION, LocalTemplate
 from devtools.local.timers import Timer
 from devtools.local.tokens import ClaimNames, DevKeys
 
@@ -67,7 +68,17 @@ class LocalStack:
         wait_seconds: int = 1,
         timers: bool = True,
         preload: bool = False,
+        env: dict[str, str] | None = None,
+        build_dir: Path | None = None,
+        python: str | None = None,
+        max_instances: int | None = None,
+        log_output: IO[bytes] | None = None,
+        async_retry_delays: tuple[float, ...] = (1.0, 2.0),
     ) -> LocalStack:
+        """Start everything. `env` adds variables for every function (on top of the template's);
+        `build_dir` runs the artifacts `sam build` made there instead of the sources, with `python`
+        (an interpreter whose environment holds only what Lambda provides); functions log to
+        `log_output` (default: this process's stdout)."""
         ports = ports or Ports()
         real = bool(os.environ.get("SEVDESK_API_TOKEN") and os.environ.get("SEVDESK_BASE_URL"))
         api_token = os.environ.get("SEVDESK_API_TOKEN") or DEV_SEVDESK_TOKEN
@@ -79,12 +90,24 @@ class LocalStack:
         overrides = {"SevdeskBaseUrl": emulator_url} if emulator_url else {}
         tpl = LocalTemplate.load(template, overrides=overrides, wait_seconds=wait_seconds)
         specs = tpl.functions()
-        registry = FunctionRegistry(specs, tpl.layer_dirs())
+        layer_dirs, code_dirs = tpl.layer_dirs(), None
+        if build_dir is not None:
+            layer_dirs = [build_dir / lid / "python" for lid in tpl.of_type("AWS::Serverless::LayerVersion")]
+            code_dirs = {lid: build_dir / lid for lid in specs}
+        registry = FunctionRegistry(
+            specs,
+            layer_dirs,
+            python=python or sys.executable,
+            code_dirs=code_dirs,
+            max_instances=max_instances or int(os.environ.get("LOCAL_LAMBDA_CONCURRENCY", 6)),
+            output=log_output,
+            async_retry_delays=async_retry_delays,
+        )
 
         moto = MotoServer(registry, host, ports.moto)
         saved = _apply_env(
             {
-                **merged_environment(specs),
+                **(env or {}),
                 "AWS_ENDPOINT_URL": moto.url,
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
@@ -108,10 +131,9 @@ class LocalStack:
             state_dir=state_dir, _saved_env=saved,
         )  # fmt: skip
         if timers:
-            stack.timers = [Timer(s, registry.invoke, schedule_scale).start() for s in tpl.schedules()]
+            stack.timers = [Timer(s, registry.invoke_async, schedule_scale).start() for s in tpl.schedules()]
         if preload:
-            for logical_id, error in registry.preload().items():
-                log.warning("handler %s did not load: %s", logical_id, error)
+            registry.warm()
         if state_dir:
             stack.write_state(state_dir)
         return stack
@@ -119,6 +141,7 @@ class LocalStack:
     def stop(self) -> None:
         for timer in self.timers:
             timer.stop()
+        self.functions.close()  # first: in-flight invocations end, so the servers stop at once
         self.gateway.stop()
         self.moto.stop()
         if self.emulator_server is not None:
@@ -172,7 +195,7 @@ class LocalStack:
             "template": str(self.template.path),
             "resources": self.resources,
             "functions": {s.snake: s.name for s in self.functions.specs.values()},
-            "environment": merged_environment(self.functions.specs),
+            "environment": {s.snake: s.environment for s in self.functions.specs.values()},
         }
 
     def write_state(self, state_dir: Path) -> None:

@@ -291,15 +291,3 @@ class LocalTemplate:
     def sub_definition(text: str, subs: dict[str, Any]) -> str:
         # Like SAM: ${Name} is replaced in the raw text; unknown names stay as written.
         return _SUB_VAR.sub(lambda m: str(subs.get(m.group(1), m.group(0))), text)
-
-
-def merged_environment(functions: dict[str, FunctionSpec]) -> dict[str, str]:
-    """Union of all functions' variables: they share one os.environ locally."""
-    env: dict[str, str] = {}
-    for spec in functions.values():
-        for key, value in spec.environment.items():
-            if key in env and env[key] != value:
-                log.warning("env %s differs (%r, %r); keeping the first", key, env[key], value)
-                continue
-            env[key] = value
-    return env

@@ -32,15 +32,16 @@ def test_tables_match_the_template(stack: LocalStack) -> None:
         assert ttl["TimeToLiveStatus"] == "ENABLED"
 
 
-def test_handlers_get_the_resolved_environment(stack: LocalStack) -> None:
-    import os
-
-    assert os.environ["TABLE_NAME"] == stack.template.physical_name("StateTable")
-    assert os.environ["SEVDESK_SECRET_ID"] == stack.template.physical_name("SevdeskTokenSecret")
-    assert os.environ["STAGE"] == "dev"
-    assert os.environ["AWS_ENDPOINT_URL"] == stack.moto_url
+def test_functions_get_the_resolved_environment(stack: LocalStack) -> None:
+    env = stack.describe()["environment"]["config_get"]
+    assert env["TABLE_NAME"] == stack.template.physical_name("StateTable")
+    assert env["SEVDESK_SECRET_ID"] == stack.template.physical_name("SevdeskTokenSecret")
+    assert env["STAGE"] == "dev"
     if stack.emulator_url:
-        assert os.environ["SEVDESK_BASE_URL"] == stack.emulator_url
+        assert env["SEVDESK_BASE_URL"] == stack.emulator_url
+    # Only the hand-over function may start the auto-publish worker.
+    assert "AUTO_PUBLISH_FUNCTION_NAME" not in env
+    assert stack.describe()["environment"]["billing_invoice_put"]["AUTO_PUBLISH_FUNCTION_NAME"]
 
 
 def test_secret_holds_the_local_token(stack: LocalStack) -> None:

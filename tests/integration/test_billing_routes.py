@@ -200,11 +200,23 @@ def test_billing_routes_are_for_internal_staff_only() -> None:
     assert invoke("billing_invoice_get", claims=EXTERNAL, path_parameters=INVOICE).status == 403
 
 
-def test_concurrent_identical_hand_overs_store_one_invoice() -> None:
-    from concurrent.futures import ThreadPoolExecutor
+def test_a_hand_over_that_loses_the_race_to_an_identical_one_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race, forced: our read finds nothing, the other caller inserts, then our insert fails."""
+    from sevdesk_common import invoice_store
 
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        results = list(pool.map(lambda _: put(copy.deepcopy(handover_body())), range(5)))
+    real_load = invoice_store.load
 
-    assert sorted(r.status for r in results) == [200, 200, 200, 200, 201]
+    def stale_read(invoice_id: str) -> Any:
+        monkeypatch.setattr(invoice_store, "load", real_load)  # only this first read is stale
+        assert put(handover_body()).status == 201  # the other caller wins meanwhile
+        return None
+
+    monkeypatch.setattr(invoice_store, "load", stale_read)
+
+    second = put(handover_body())
+
+    assert second.status == 200, second.body
+    assert second.body["version"] == 1
     assert [e["type"] for e in events().body["events"]] == ["handed_over"]

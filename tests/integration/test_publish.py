@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -215,21 +214,6 @@ def test_a_linked_contact_id_publishes_to_that_contact(emulator: Any) -> None:
     assert result.status == 200, result.body
     assert result.body["sevdeskContactId"] == contact_id
     assert len(emulator.state.contacts) == 1
-
-
-def test_twenty_parallel_publishes_make_one_sevdesk_invoice(emulator: Any) -> None:
-    hand_over()
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        # Different users: the per-user limiter is not what this test is about.
-        results = list(pool.map(lambda n: publish(claims={**STAFF, "sub": f"staff-{n}"}), range(20)))
-
-    assert {r.status for r in results} == {200}, [r.body for r in results if r.status != 200]
-    assert len({r.body["externalId"] for r in results}) == 1
-    assert len(ours(emulator)) == 1
-    assert len(emulator.state.contacts) == 1
-    assert len([r for r in emulator.requests if r.path == "/Invoice/Factory/saveInvoice"]) == 1
-    assert [e["type"] for e in event_log()].count("published") == 1
 
 
 def test_unknown_invoice_is_404(emulator: Any) -> None:
