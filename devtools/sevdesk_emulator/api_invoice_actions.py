@@ -7,18 +7,17 @@ import re
 from typing import TYPE_CHECKING
 
 from devtools.sevdesk_emulator.cancellation import cancel_invoice
-from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, book_amount, finalize, get_invoice, positions_of
+from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, finalize, get_invoice, positions_of
 from devtools.sevdesk_emulator.pdf import cii_xml, invoice_lines, render_pdf
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public, touch
-from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, parse_moment, to_bool, to_decimal
+from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, to_bool
 
 if TYPE_CHECKING:
     from devtools.sevdesk_emulator.emulator import SevdeskEmulator
 
 SEND_TYPES = frozenset({"VPR", "VP", "VM", "VPDF"})
 LAYOUT_KEYS = frozenset({"template", "letterpaper", "language", "payPal"})
-BOOKING_TYPES = frozenset({"FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"})
 
 
 @route("PUT", "/Invoice/{invoice_id}/sendBy")
@@ -105,18 +104,6 @@ def get_xml(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Resp
 @route("POST", "/Invoice/{invoice_id}/cancelInvoice")
 def cancel(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
     return ok(cancel_invoice(emu, params["invoice_id"]), 201)
-
-
-@route("PUT", "/Invoice/{invoice_id}/bookAmount")
-def book(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
-    data = req.data()
-    if data.get("amount") in (None, ""):
-        raise bad_request("amount is required")
-    if data.get("type") not in (None, "") and data["type"] not in BOOKING_TYPES:
-        raise bad_request(f"type must be one of {sorted(BOOKING_TYPES)}")
-    paid = to_decimal(data["amount"], "amount")
-    when = parse_moment(data["date"], "date") if data.get("date") not in (None, "") else emu.now()
-    return ok(book_amount(emu, params["invoice_id"], paid, when))
 
 
 @route("PUT", "/Invoice/{invoice_id}/resetToOpen")

@@ -6,9 +6,11 @@ from typing import Any
 
 import httpx
 
-from devtools.sevdesk_emulator.store import SEV_USER_ID
+from devtools.sevdesk_emulator.store import CASH_ACCOUNT_ID, SEV_USER_ID
 
 TOKEN = "0123456789abcdef0123456789abcdef"
+# the seeded register (cash) account: books without a bank transaction
+CASH = {"id": int(CASH_ACCOUNT_ID), "objectName": "CheckAccount"}
 
 
 def objects(response: httpx.Response, status: int = 200) -> Any:
