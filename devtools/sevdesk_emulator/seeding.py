@@ -7,6 +7,7 @@ same code the API uses, so their bookings, logs and SRs look exactly like real o
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -44,8 +45,31 @@ def seed_invoices(
     cancelled, spread evenly (deterministic). customerInternalNote is `note_prefix` + running number.
     Returns the ids of the seeded originals (not of their cancellation invoices).
     """
+    shares = {"paid": paid, "partial": partial, "cancelled": cancelled, "written_off": written_off}
     if count < 0 or per_day < 1:
         raise ValueError("count must be >= 0 and per_day >= 1")
+    clock, now = emu.clock, emu.now()
+    emu.clock = lambda: now  # one timestamp for the whole batch: deterministic, and iso() is cached
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new dicts would trigger ever longer full collections
+    try:
+        return _seed(emu, count, contact_id, first_day, per_day, note_prefix, e_invoice, shares)
+    finally:
+        emu.clock = clock
+        if collecting:
+            gc.enable()
+
+
+def _seed(
+    emu: SevdeskEmulator,
+    count: int,
+    contact_id: str | None,
+    first_day: datetime | None,
+    per_day: int,
+    note_prefix: str,
+    e_invoice: bool,
+    shares: dict[str, float],
+) -> list[str]:
     store, now = emu.state, emu.now()
     if contact_id is None:
         contact_id = build_contact(emu, {"name": "Seed GmbH", "category": {"id": 3}})["id"]
@@ -79,7 +103,7 @@ def seed_invoices(
     template_positions = [build_position(store, line, template, "0", now, None) for line in lines]
     apply_sums(template, template_positions)
     stamp = iso(now)
-    fates = _fates(count, paid=paid, partial=partial, cancelled=cancelled, written_off=written_off)
+    fates = _fates(count, **shares)
     ids: list[str] = []
     for index in range(count):
         invoice_id = store.new_id("Invoice")
@@ -109,19 +133,18 @@ def seed_invoices(
 
 
 def _fates(count: int, **shares: float) -> list[str]:
-    """An outcome per invoice: a golden-ratio sequence spreads each share evenly, without randomness."""
+    """An outcome per invoice: exactly round(count * share) of each, spread evenly along the sequence
+    by a golden-ratio ordering (deterministic, so runs compare)."""
     if any(share < 0 for share in shares.values()) or sum(shares.values()) > 1:
         raise ValueError("the shares must be >= 0 and add up to at most 1")
-    fates = []
-    for index in range(count):
-        point = (index * 0.6180339887498949) % 1
-        for fate, share in shares.items():
-            if point < share:
-                fates.append(fate)
-                break
-            point -= share
-        else:
-            fates.append("open")
+    order = sorted(range(count), key=lambda index: (index * 0.6180339887498949) % 1)
+    fates = ["open"] * count
+    start = 0
+    for fate, share in shares.items():
+        end = start + round(count * share)
+        for index in order[start:end]:
+            fates[index] = fate
+        start = end
     return fates
 
 

@@ -137,7 +137,9 @@ def test_deviation_book_amount_log_is_wrapped(client: httpx.Client, world: dict[
     """NOTES.md §10: [SPEC] returns a bare InvoiceLog; the measured voucher analogue is wrapped."""
     schema = response_schema("/Invoice/{invoiceId}/bookAmount", "put", "200")
     assert "objects" not in schema["properties"] and "ammountPayed" in schema["properties"]
-    body = client.put(f"/Invoice/{world['sent']['id']}/bookAmount", json={"amount": "1.00", "checkAccount": CASH}).json()
+    body = client.put(
+        f"/Invoice/{world['sent']['id']}/bookAmount", json={"amount": "1.00", "checkAccount": CASH}
+    ).json()
     assert schema_errors("/Invoice/{invoiceId}/bookAmount", "put", "200", body["objects"]) == []
 
 
