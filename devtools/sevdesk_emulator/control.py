@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from devtools.sevdesk_emulator.api_datev import export_zip
+from devtools.sevdesk_emulator.datev_zip import archive_name, export_archive
 from devtools.sevdesk_emulator.faults import Fault
 from devtools.sevdesk_emulator.routing import Response
 from devtools.sevdesk_emulator.store import Record
@@ -116,12 +116,12 @@ def _download(emu: SevdeskEmulator, job_id: str) -> Response:
         job = emu.state.export_jobs.get(job_id)
         if job is None or not job.get("done"):
             return Response(404, error_body(404, "No such export"))
-        content = export_zip(emu, job)
+        chunks, length = export_archive(emu, job)
     headers = {
         "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="{job_id}.zip"',
+        "Content-Disposition": f'attachment; filename="{archive_name(job)}"',
     }
-    return Response(200, raw=content, headers=headers)
+    return Response(200, headers=headers, stream=chunks, length=length)
 
 
 def _visible(record: Record) -> Record:
