@@ -7,8 +7,9 @@ import re
 from typing import TYPE_CHECKING
 
 from devtools.sevdesk_emulator.cancellation import cancel_invoice
+from devtools.sevdesk_emulator.einvoice import e_invoice_xml, hybrid_pdf, is_e_invoice, refuse_if_incomplete
 from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, finalize, get_invoice, positions_of
-from devtools.sevdesk_emulator.pdf import cii_xml, invoice_lines, render_pdf
+from devtools.sevdesk_emulator.pdf import invoice_lines, render_pdf
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public, touch
 from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, to_bool
@@ -29,7 +30,7 @@ def send_by(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
     if data["sendType"] not in SEND_TYPES:
         raise bad_request(f"sendType must be one of {sorted(SEND_TYPES)}")
     if not to_bool(data["sendDraft"]):  # sendDraft true: an internal draft copy, nothing changes
-        finalize(emu, invoice, data["sendType"])
+        _finalize(emu, invoice, data["sendType"])
     return ok(public(invoice))
 
 
@@ -40,7 +41,7 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
     missing = [key for key in ("toEmail", "subject", "text") if not data.get(key)]
     if missing:
         raise bad_request(f"Missing required fields: {', '.join(missing)}")
-    finalize(emu, invoice, "VM")  # sendType VM is UNCONFIRMED (NOTES.md §5)
+    _finalize(emu, invoice, "VM")  # sendType VM is UNCONFIRMED (NOTES.md §5)
     now = iso(emu.now())
     email = {
         "id": emu.state.new_id("Email"),
@@ -62,6 +63,17 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
     return ok(email, 201)
 
 
+def _finalize(emu: SevdeskEmulator, invoice: Record, send_type: str) -> None:
+    """finalize(), refusing an e-invoice whose master data is incomplete (400, code 830); the XML is
+    made now, from the data as it is now, and kept."""
+    if is_e_invoice(invoice) and invoice["status"] == DRAFT:
+        refuse_if_incomplete(emu, invoice)
+        finalize(emu, invoice, send_type)
+        e_invoice_xml(emu, invoice)
+        return
+    finalize(emu, invoice, send_type)
+
+
 def _refuse_e_invoice_draft(invoice: Record) -> None:
     # [RS]: e-invoice drafts can't be rendered or re-parametrised before they have a number
     if invoice.get("propertyIsEInvoice") == "1" and invoice["status"] == DRAFT:
@@ -73,8 +85,10 @@ def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
     invoice = get_invoice(emu.state, params["invoice_id"])
     _refuse_e_invoice_draft(invoice)
     if not to_bool(req.query.get("preventSendBy", "")) and invoice["status"] == DRAFT:
-        finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
+        _finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
     content = render_pdf(invoice_lines(invoice, positions_of(emu.state, invoice["id"])))
+    if is_e_invoice(invoice) and invoice["enshrined"]:  # ZUGFeRD: the XML rides inside the PDF
+        content = hybrid_pdf(content, e_invoice_xml(emu, invoice), invoice)
     filename = f"{invoice['invoiceNumber'] or ''}.pdf"
     if emu.pdf_mode == "raw":
         headers = {
@@ -94,11 +108,11 @@ def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
 @route("GET", "/Invoice/{invoice_id}/getXml")
 def get_xml(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
     invoice = get_invoice(emu.state, params["invoice_id"])
-    if invoice.get("propertyIsEInvoice") != "1":
+    if not is_e_invoice(invoice):
         raise bad_request("This invoice is not an electronic invoice")
     if not invoice["enshrined"]:
         raise ApiError(400, "The invoice has to be enshrined first")
-    return ok(cii_xml(invoice))
+    return ok(e_invoice_xml(emu, invoice))
 
 
 @route("POST", "/Invoice/{invoice_id}/cancelInvoice")

@@ -73,6 +73,26 @@ def create_invoice(client: httpx.Client, contact_id: str | None = None, **extra:
     return saved["invoice"]
 
 
+E_INVOICE_FIELDS = {
+    "propertyIsEInvoice": True,
+    "addressName": "ACME GmbH",
+    "addressStreet": "Teststrasse 1",
+    "addressZip": "10115",
+    "addressCity": "Berlin",
+    "addressCountry": {"id": 1, "objectName": "StaticCountry"},
+    "paymentMethod": {"id": 21919, "objectName": "PaymentMethod"},
+}
+
+
+def create_e_invoice(client: httpx.Client, contact_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A draft e-invoice whose buyer data is complete (address, payment method, e-mail, reference)."""
+    if contact_id is None:
+        contact_id = create_contact(client, f"E-{id(extra)}")["id"]
+        way = {"contact": {"id": int(contact_id), "objectName": "Contact"}, "type": "EMAIL", "main": True}
+        objects(client.post("/CommunicationWay", json=way | {"value": "rechnung@acme.example"}), 201)
+    return create_invoice(client, contact_id, **(E_INVOICE_FIELDS | extra))
+
+
 def finalize(client: httpx.Client, invoice_id: str) -> dict[str, Any]:
     body = {"sendType": "VPDF", "sendDraft": False}
     return objects(client.put(f"/Invoice/{invoice_id}/sendBy", json=body))
