@@ -126,9 +126,6 @@ def list_transaction_logs(emu: SevdeskEmulator, req: Request, _: dict[str, str])
 @route("GET", "/Invoice/{invoice_id}/getCheckAccountTransactionLogs")
 def invoice_transaction_logs(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
     invoice = get_invoice(emu.state, params["invoice_id"])
-    found = (
-        log
-        for log in newest_first(emu.state.transaction_logs)
-        if log["object"] == {"id": invoice["id"], "objectName": "Invoice"}
-    )
+    log_ids = emu.state.logs_by_object.get(f"Invoice/{invoice['id']}", [])
+    found = (emu.state.transaction_logs[log_id] for log_id in reversed(log_ids))
     return page(found, req.query, lambda log: with_embeds(log, req.query.get("embed"), emu.state))

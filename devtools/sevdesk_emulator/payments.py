@@ -118,6 +118,7 @@ def _log(emu: SevdeskEmulator, transaction: Record, target: Record, paid: Decima
     transaction["status"] = BOOKED
     touch(transaction, emu.now())
     emu.state.transaction_logs[log["id"]] = log
+    emu.state.logs_by_object.setdefault(f"{target['objectName']}/{target['id']}", []).append(log["id"])
     return log
 
 

@@ -190,6 +190,7 @@ class Store:
     check_accounts: dict[str, Record] = field(default_factory=seed_check_accounts)
     transactions: dict[str, Record] = field(default_factory=dict)  # CheckAccountTransaction
     transaction_logs: dict[str, Record] = field(default_factory=dict)  # CheckAccountTransactionLog
+    logs_by_object: dict[str, list[str]] = field(default_factory=dict)  # "Invoice/135000001" -> log ids
     voucher_logs: list[Record] = field(default_factory=list)
     payment_methods: list[Record] = field(default_factory=seed_payment_methods)
     emails: list[Record] = field(default_factory=list)  # the outbox: sevDesk would really send these
