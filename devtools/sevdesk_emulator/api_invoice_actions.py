@@ -50,7 +50,7 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
         "create": now,
         "update": now,
         "object": public(invoice),
-        "from": emu.state.sev_client["email"],
+        "from": emu.state.sev_client.get("email"),
         "to": str(data["toEmail"]),
         "subject": str(data["subject"]),
         "text": str(data["text"]),
@@ -66,12 +66,12 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
 def _finalize(emu: SevdeskEmulator, invoice: Record, send_type: str) -> None:
     """finalize(), refusing an e-invoice whose master data is incomplete (400, code 830); the XML is
     made now, from the data as it is now, and kept."""
-    if is_e_invoice(invoice) and invoice["status"] == DRAFT:
+    becomes_e_invoice = is_e_invoice(invoice) and invoice["status"] == DRAFT
+    if becomes_e_invoice:
         refuse_if_incomplete(emu, invoice)
-        finalize(emu, invoice, send_type)
-        e_invoice_xml(emu, invoice)
-        return
     finalize(emu, invoice, send_type)
+    if becomes_e_invoice:
+        e_invoice_xml(emu, invoice)
 
 
 def _refuse_e_invoice_draft(invoice: Record) -> None:

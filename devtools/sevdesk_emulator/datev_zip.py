@@ -95,7 +95,8 @@ def _money(value: Decimal) -> str:
 
 def _header(emu: SevdeskEmulator, job: Record) -> str:
     config = emu.state.export_config
-    year_begin = datetime.fromisoformat(config["accountingYearBegin"]).strftime("%Y%m%d")
+    begin = config.get("accountingYearBegin") or job["created"]  # set when the job was made
+    year_begin = datetime.fromisoformat(begin).strftime("%Y%m%d")
     created = datetime.fromisoformat(job["created"]).strftime("%Y%m%d%H%M%S000")
     fields = [
         _text("EXTF"), "700", "21", _text("Buchungsstapel"), "13", created, "", _text("SV"), "", "",
