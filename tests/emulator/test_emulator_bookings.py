@@ -191,3 +191,42 @@ def test_remote_control_books_writes_off_and_seeds(emu: SevdeskEmulator, http: h
     assert settings.json()["booking_moves_update"] is False and emu.export_fault == "stall"
     assert httpx.put(f"{control}settings", json={"export_fault": "explode"}).status_code == 400
     assert second in emu.state.invoices
+
+
+# key sets of the live-recorded [RS2] fixtures transaction_log.json, transaction.json and
+# check_account_list.json (jernoxit/sevdesk-rs, not in shared/recorded)
+MEASURED_LOG_KEYS = {
+    "id", "objectName", "additionalInformation", "create", "checkAccountTransaction", "fromStatus",
+    "toStatus", "amountPaid", "bookingDate", "sevClient", "object",
+}  # fmt: skip
+MEASURED_TRANSACTION_KEYS = {
+    "id", "objectName", "additionalInformation", "create", "update", "sevClient", "valueDate", "entryDate",
+    "amount", "feeAmount", "gvCode", "entryText", "primaNotaNo", "paymtPurpose", "payeePayerBankCode",
+    "payeePayerAcctNo", "payeePayerName", "checkAccount", "status", "score", "compareHash", "enshrined",
+    "obonoReceiptUuid", "externalId", "deletedAt", "restoredAt",
+}  # fmt: skip
+MEASURED_ACCOUNT_KEYS = {
+    "id", "objectName", "additionalInformation", "create", "update", "sevClient", "name", "type",
+    "importType", "currency", "checkAccId", "pin", "defaultAccount", "status", "translationCode",
+    "bankServer", "balance", "accountingNumber", "iban", "bic", "baseAccount", "priority", "countryCode",
+    "autoMapTransaction", "autoSyncTransactions", "lastSync",
+}  # fmt: skip
+
+
+def test_booking_records_have_the_measured_keys(
+    client: httpx.Client, emu: SevdeskEmulator, sent: dict[str, str]
+) -> None:
+    emu.book_payment(sent["id"], "5.00")
+
+    [log] = objects(client.get("/CheckAccountTransactionLog"))
+    [transaction] = objects(client.get(f"/CheckAccountTransaction/{log['checkAccountTransaction']['id']}"))
+
+    assert set(log) == MEASURED_LOG_KEYS
+    assert set(transaction) == MEASURED_TRANSACTION_KEYS
+    assert all(set(account) == MEASURED_ACCOUNT_KEYS for account in objects(client.get("/CheckAccount")))
+    assert (log["fromStatus"], log["toStatus"], transaction["status"], transaction["amount"]) == (
+        "100",
+        "400",
+        "400",
+        "5",
+    )

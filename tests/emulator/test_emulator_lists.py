@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from devtools.sevdesk_emulator import SevdeskEmulator
+from devtools.sevdesk_emulator import SevdeskEmulator, api_invoices
 from devtools.sevdesk_emulator.wire import BERLIN
 from tests.emulator.helpers import create_contact, objects
 
@@ -116,3 +116,32 @@ def test_request_log_is_bounded_and_counts_everything(client: httpx.Client, emu:
     assert emu.requests == [] and emu.requests.total == 5
     with pytest.raises(ValueError):
         emu.request_log_size = 0
+
+
+def test_a_page_reads_only_what_it_needs(
+    client: httpx.Client, emu: SevdeskEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No per-request work over the whole store beyond the filter scan: without countAll the scan
+    stops once the page is full, and only the page is rendered (what keeps 100k invoices fast)."""
+    emu.seed_invoices(3000, paid=0, partial=0, cancelled=0)
+    checked: list[str] = []
+    rendered: list[str] = []
+    real_match, real_out = api_invoices.exact_filters_match, api_invoices.invoice_out
+
+    def counting_match(record: dict[str, object], *args: object) -> bool:
+        checked.append(str(record["id"]))
+        return real_match(record, *args)  # type: ignore[arg-type]
+
+    def counting_out(emulator: SevdeskEmulator, record: dict[str, object]) -> dict[str, object]:
+        rendered.append(str(record["id"]))
+        return real_out(emulator, record)
+
+    monkeypatch.setattr(api_invoices, "exact_filters_match", counting_match)
+    monkeypatch.setattr(api_invoices, "invoice_out", counting_out)
+
+    assert len(ids(client, limit=10, offset=20)) == 10
+    assert (len(checked), len(rendered)) == (30, 10)
+    checked.clear()
+    rendered.clear()
+    assert client.get("/Invoice", params={"limit": 10, "countAll": "true"}).json()["total"] == "3000"
+    assert (len(checked), len(rendered)) == (3000, 10)  # counting needs the scan, rendering does not
