@@ -56,6 +56,9 @@ def seed_invoices(
         return _seed(emu, count, contact_id, first_day, per_day, note_prefix, e_invoice, shares)
     finally:
         emu.clock = clock
+        # the seeded records are long-lived and acyclic (refcounting frees them on reset): keep
+        # them out of every later full collection, which would otherwise stall random requests
+        gc.freeze()
         if collecting:
             gc.enable()
 
