@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from devtools.sevdesk_emulator.listing import page
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.wire import bad_request
 
@@ -38,3 +39,9 @@ def templates(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response
 @route("GET", "/DocServer/getLetterpapersWithThumb")
 def letterpapers(emu: SevdeskEmulator, _req: Request, _: dict[str, str]) -> Response:
     return ok([dict(paper) for paper in emu.state.letterpapers])
+
+
+@route("GET", "/PaymentMethod")
+def payment_methods(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
+    # undocumented; ids are per account, electronicInvoiceId is the e-invoice code ([RS] misc.rs)
+    return page(emu.state.payment_methods, req.query)

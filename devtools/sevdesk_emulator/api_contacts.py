@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devtools.sevdesk_emulator.listing import page
+from devtools.sevdesk_emulator.listing import exact_filters_match, newest_first, page, time_filters_match
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public
 from devtools.sevdesk_emulator.wire import ApiError, bad_request, flag, iso, not_found, ref, to_bool
@@ -52,7 +53,11 @@ def is_person(contact: Record) -> bool:
 
 @route("POST", "/Contact")
 def create_contact(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
-    data = req.data()
+    return ok(public(build_contact(emu, req.data())), 201)
+
+
+def build_contact(emu: SevdeskEmulator, data: dict[str, Any]) -> Record:
+    """A new organisation (`name`) or person (`surename`/`familyname`), stored; NOTES.md §3."""
     person = not data.get("name")
     if person and not (data.get("surename") or data.get("familyname")):
         raise bad_request("name (organisation) or surename/familyname (person) is required")
@@ -89,23 +94,35 @@ def create_contact(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Res
         "defaultShowVat": "1",
     }
     store.contacts[contact["id"]] = contact
-    return ok(public(contact), 201)
+    return contact
 
 
 @route("GET", "/Contact")
 def list_contacts(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     query = req.query
     with_persons = query.get("depth") == "1"  # default: organisations only
-    name = (query.get("name") or "").lower()
-    found = [
+    name = (query.get("name") or "").lower()  # [SPEC] prose: matches name, surename or familyname
+    found = (
         contact
-        for contact in emu.state.contacts.values()
+        for contact in newest_first(emu.state.contacts)
         if (with_persons or not is_person(contact))
-        and (not query.get("customerNumber") or contact["customerNumber"] == query["customerNumber"])
         and (not name or name in _display_name(contact))
-        and (not query.get("category[id]") or contact["category"]["id"] == query["category[id]"])
-    ]
+        and exact_filters_match(contact, query, CONTACT_FILTERS)
+        and time_filters_match(contact, query, CONTACT_TIME_FILTERS)
+    )
     return page(found, query)
+
+
+CONTACT_FILTERS: dict[str, Callable[[Record], object]] = {
+    "customerNumber": lambda contact: contact["customerNumber"],  # exact ([RS])
+    "category[id]": lambda contact: contact["category"]["id"],
+}
+CONTACT_TIME_FILTERS = {
+    "createAfter": ("create", True),
+    "createBefore": ("create", False),
+    "updateAfter": ("update", True),
+    "updateBefore": ("update", False),
+}
 
 
 @route("GET", "/Contact/{contact_id}")
@@ -158,12 +175,12 @@ def create_address(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Res
 @route("GET", "/ContactAddress")
 def list_addresses(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     contact_id = req.query.get("contact[id]")
-    found = [
-        _address_out(emu, a)
-        for a in emu.state.contact_addresses.values()
+    found = (
+        a
+        for a in newest_first(emu.state.contact_addresses)
         if not contact_id or a["contact"]["id"] == contact_id
-    ]
-    return page(found, req.query)
+    )
+    return page(found, req.query, lambda address: _address_out(emu, address))
 
 
 @route("POST", "/CommunicationWay")
@@ -193,10 +210,10 @@ def create_communication_way(emu: SevdeskEmulator, req: Request, _: dict[str, st
 @route("GET", "/CommunicationWay")
 def list_communication_ways(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     query = req.query
-    found = [
+    found = (
         way
-        for way in emu.state.communication_ways.values()
+        for way in newest_first(emu.state.communication_ways)
         if (not query.get("contact[id]") or way["contact"]["id"] == query["contact[id]"])
         and (not query.get("type") or way["type"] == query["type"])
-    ]
+    )
     return page(found, query)

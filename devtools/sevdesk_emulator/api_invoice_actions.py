@@ -7,18 +7,18 @@ import re
 from typing import TYPE_CHECKING
 
 from devtools.sevdesk_emulator.cancellation import cancel_invoice
-from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, book_amount, finalize, get_invoice, positions_of
-from devtools.sevdesk_emulator.pdf import cii_xml, invoice_lines, render_pdf
+from devtools.sevdesk_emulator.einvoice import e_invoice_xml, hybrid_pdf, is_e_invoice, refuse_if_incomplete
+from devtools.sevdesk_emulator.invoices import DRAFT, OPEN, finalize, get_invoice, positions_of
+from devtools.sevdesk_emulator.pdf import invoice_lines, render_pdf
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public, touch
-from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, parse_moment, to_bool, to_decimal
+from devtools.sevdesk_emulator.wire import ApiError, bad_request, iso, to_bool
 
 if TYPE_CHECKING:
     from devtools.sevdesk_emulator.emulator import SevdeskEmulator
 
 SEND_TYPES = frozenset({"VPR", "VP", "VM", "VPDF"})
 LAYOUT_KEYS = frozenset({"template", "letterpaper", "language", "payPal"})
-BOOKING_TYPES = frozenset({"FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"})
 
 
 @route("PUT", "/Invoice/{invoice_id}/sendBy")
@@ -30,7 +30,7 @@ def send_by(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
     if data["sendType"] not in SEND_TYPES:
         raise bad_request(f"sendType must be one of {sorted(SEND_TYPES)}")
     if not to_bool(data["sendDraft"]):  # sendDraft true: an internal draft copy, nothing changes
-        finalize(emu, invoice, data["sendType"])
+        _finalize(emu, invoice, data["sendType"])
     return ok(public(invoice))
 
 
@@ -41,7 +41,7 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
     missing = [key for key in ("toEmail", "subject", "text") if not data.get(key)]
     if missing:
         raise bad_request(f"Missing required fields: {', '.join(missing)}")
-    finalize(emu, invoice, "VM")  # sendType VM is UNCONFIRMED (NOTES.md §5)
+    _finalize(emu, invoice, "VM")  # sendType VM is UNCONFIRMED (NOTES.md §5)
     now = iso(emu.now())
     email = {
         "id": emu.state.new_id("Email"),
@@ -50,7 +50,7 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
         "create": now,
         "update": now,
         "object": public(invoice),
-        "from": emu.state.sev_client["email"],
+        "from": emu.state.sev_client.get("email"),
         "to": str(data["toEmail"]),
         "subject": str(data["subject"]),
         "text": str(data["text"]),
@@ -61,6 +61,17 @@ def send_via_email(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -
     }
     emu.state.emails.append(email)  # the outbox: the real sevDesk would send it
     return ok(email, 201)
+
+
+def _finalize(emu: SevdeskEmulator, invoice: Record, send_type: str) -> None:
+    """finalize(), refusing an e-invoice whose master data is incomplete (400, code 830); the XML is
+    made now, from the data as it is now, and kept."""
+    becomes_e_invoice = is_e_invoice(invoice) and invoice["status"] == DRAFT
+    if becomes_e_invoice:
+        refuse_if_incomplete(emu, invoice)
+    finalize(emu, invoice, send_type)
+    if becomes_e_invoice:
+        e_invoice_xml(emu, invoice)
 
 
 def _refuse_e_invoice_draft(invoice: Record) -> None:
@@ -74,8 +85,10 @@ def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
     invoice = get_invoice(emu.state, params["invoice_id"])
     _refuse_e_invoice_draft(invoice)
     if not to_bool(req.query.get("preventSendBy", "")) and invoice["status"] == DRAFT:
-        finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
+        _finalize(emu, invoice, "VPDF")  # a plain getPdf finalizes a draft ([RS], [CC])
     content = render_pdf(invoice_lines(invoice, positions_of(emu.state, invoice["id"])))
+    if is_e_invoice(invoice) and invoice["enshrined"]:  # ZUGFeRD: the XML rides inside the PDF
+        content = hybrid_pdf(content, e_invoice_xml(emu, invoice), invoice)
     filename = f"{invoice['invoiceNumber'] or ''}.pdf"
     if emu.pdf_mode == "raw":
         headers = {
@@ -95,28 +108,16 @@ def get_pdf(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Respo
 @route("GET", "/Invoice/{invoice_id}/getXml")
 def get_xml(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
     invoice = get_invoice(emu.state, params["invoice_id"])
-    if invoice.get("propertyIsEInvoice") != "1":
+    if not is_e_invoice(invoice):
         raise bad_request("This invoice is not an electronic invoice")
     if not invoice["enshrined"]:
         raise ApiError(400, "The invoice has to be enshrined first")
-    return ok(cii_xml(invoice))
+    return ok(e_invoice_xml(emu, invoice))
 
 
 @route("POST", "/Invoice/{invoice_id}/cancelInvoice")
 def cancel(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
     return ok(cancel_invoice(emu, params["invoice_id"]), 201)
-
-
-@route("PUT", "/Invoice/{invoice_id}/bookAmount")
-def book(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
-    data = req.data()
-    if data.get("amount") in (None, ""):
-        raise bad_request("amount is required")
-    if data.get("type") not in (None, "") and data["type"] not in BOOKING_TYPES:
-        raise bad_request(f"type must be one of {sorted(BOOKING_TYPES)}")
-    paid = to_decimal(data["amount"], "amount")
-    when = parse_moment(data["date"], "date") if data.get("date") not in (None, "") else emu.now()
-    return ok(book_amount(emu, params["invoice_id"], paid, when))
 
 
 @route("PUT", "/Invoice/{invoice_id}/resetToOpen")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from devtools.sevdesk_emulator.invoices import (
@@ -12,11 +12,18 @@ from devtools.sevdesk_emulator.invoices import (
     build_invoice,
     build_position,
     get_invoice,
+    invoice_out,
     position_in_save_response,
     positions_of,
     validate_invoice_input,
 )
-from devtools.sevdesk_emulator.listing import page, timestamp, unix_param
+from devtools.sevdesk_emulator.listing import (
+    exact_filters_match,
+    newest_first,
+    page,
+    ref_id,
+    time_filters_match,
+)
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public
 from devtools.sevdesk_emulator.wire import ApiError, bad_request, not_found
@@ -68,10 +75,10 @@ def save_invoice(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Respo
     # validated in full above; only now touch the store, so a refusal changes nothing
     if old is not None:
         for position in positions_of(store, invoice_id):
-            del store.positions[position["id"]]
+            store.remove_position(position["id"])
     store.invoices[invoice_id] = invoice
     for position in positions:
-        store.positions[position["id"]] = position
+        store.add_position(position)
     saved = {
         "invoice": public(invoice),
         "invoicePos": [position_in_save_response(pos, invoice) for pos in positions],
@@ -82,7 +89,7 @@ def save_invoice(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Respo
 
 @route("GET", "/Invoice/{invoice_id}")
 def get_one(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
-    return ok([public(get_invoice(emu.state, params["invoice_id"]))])
+    return ok([invoice_out(emu, get_invoice(emu.state, params["invoice_id"]))])
 
 
 @route("GET", "/Invoice/{invoice_id}/getPositions")
@@ -102,7 +109,7 @@ def delete(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Respo
     if invoice["status"] != DRAFT:
         raise ApiError(409, "Invoice can only be deleted in status 100", 159)
     for position in positions_of(emu.state, invoice["id"]):
-        del emu.state.positions[position["id"]]
+        emu.state.remove_position(position["id"])
     del emu.state.invoices[invoice["id"]]
     return ok([None])
 
@@ -115,19 +122,26 @@ def next_number(emu: SevdeskEmulator, _req: Request, _: dict[str, str]) -> Respo
 
 @route("GET", "/Invoice")
 def list_invoices(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
-    found = [inv for inv in emu.state.invoices.values() if _matches(inv, req.query)]
-    order = req.query.get("orderByInvoiceNumber", "").upper()
+    query = req.query
+    found: Iterable[Record] = (
+        inv
+        for inv in newest_first(emu.state.invoices)
+        if exact_filters_match(inv, query, EXACT_FILTERS) and time_filters_match(inv, query, TIME_FILTERS)
+    )
+    order = query.get("orderByInvoiceNumber", "").upper()
     if order in ("ASC", "DESC"):
-        found.sort(key=_number_key, reverse=order == "DESC")
-    return page(found, req.query)
+        found = sorted(found, key=_number_key, reverse=order == "DESC")
+    return page(found, query, lambda inv: invoice_out(emu, inv))
 
 
-EXACT_FILTERS = {
+EXACT_FILTERS: dict[str, Callable[[Record], object]] = {
     "status": lambda inv: inv["status"],
     "invoiceNumber": lambda inv: inv["invoiceNumber"],
     "customerInternalNote": lambda inv: inv["customerInternalNote"],
     "invoiceType": lambda inv: inv["invoiceType"],
     "contact[id]": lambda inv: inv["contact"]["id"],
+    # the way to find an invoice's cancellation (NOTES.md §13); origin[objectName] is implied
+    "origin[id]": lambda inv: ref_id(inv, "origin"),
 }
 # filter -> (field, lower bound?)
 TIME_FILTERS = {
@@ -138,24 +152,6 @@ TIME_FILTERS = {
     "createAfter": ("create", True),
     "createBefore": ("create", False),
 }
-
-
-def _matches(invoice: Record, query: Mapping[str, str]) -> bool:
-    for name, read in EXACT_FILTERS.items():
-        if query.get(name) not in (None, "") and read(invoice) != query[name]:
-            return False
-    for name, (field, lower) in TIME_FILTERS.items():
-        if query.get(name) in (None, ""):
-            continue
-        bound = unix_param(query, name)
-        if bound is None:
-            if name in ("startDate", "endDate"):
-                return False  # [CC]: ISO dates there gave empty results
-            continue  # an unreadable filter is ignored
-        moment = timestamp(invoice[field])
-        if moment is None or (moment < bound if lower else moment > bound):
-            return False
-    return True
 
 
 def _number_key(invoice: Record) -> tuple[int, str]:

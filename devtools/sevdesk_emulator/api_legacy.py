@@ -59,7 +59,7 @@ def create_position(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Re
     position_id = store.new_id("InvoicePos")
     entry = {key: value for key, value in data.items() if key not in ("invoice", "id")}
     position = build_position(store, entry, invoice, position_id, now, None)
-    store.positions[position_id] = position
+    store.add_position(position)
     apply_sums(invoice, positions_of(store, invoice["id"]))
     touch(invoice, now)
     return ok(public(position), 201)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from devtools.sevdesk_emulator.listing import page
+from devtools.sevdesk_emulator.listing import exact_filters_match, newest_first, page, time_filters_match
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
 from devtools.sevdesk_emulator.store import Record, public
 from devtools.sevdesk_emulator.wire import (
@@ -175,15 +176,28 @@ def save_voucher(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Respo
 @route("GET", "/Voucher")
 def list_vouchers(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     query = req.query
-    found = [
+    found = (
         voucher
-        for voucher in emu.state.vouchers.values()
-        if all(
-            not query.get(key) or voucher[key] == query[key]
-            for key in ("status", "creditDebit", "voucherType")
-        )
-    ]
+        for voucher in newest_first(emu.state.vouchers)
+        if exact_filters_match(voucher, query, VOUCHER_FILTERS)
+        and time_filters_match(voucher, query, VOUCHER_TIME_FILTERS)
+    )
     return page(found, query)
+
+
+VOUCHER_FILTERS: dict[str, Callable[[Record], object]] = {
+    "status": lambda voucher: voucher["status"],
+    "creditDebit": lambda voucher: voucher["creditDebit"],
+    "voucherType": lambda voucher: voucher["voucherType"],
+}
+VOUCHER_TIME_FILTERS = {
+    "startDate": ("voucherDate", True),
+    "endDate": ("voucherDate", False),
+    "startPayDate": ("payDate", True),
+    "endPayDate": ("payDate", False),
+    "createAfter": ("create", True),
+    "updateAfter": ("update", True),
+}
 
 
 @route("GET", "/Voucher/{voucher_id}")

@@ -86,9 +86,10 @@ def cancel_invoice(emu: SevdeskEmulator, invoice_id: str) -> Record:
         copy["quantity"] = amount(-Decimal(position["quantity"]))
         for key in NEGATED:
             copy[key] = amount(-Decimal(position[key]))
-        store.positions[copy["id"]] = copy
-    original["_cancelledBy"] = sr_id
-    original["status"] = emu.cancelled_original_status
+        store.add_position(copy)
+    # [RS2]: the original reads back 1000 / paid 0 / payDate null, its update moved to now
+    original |= {"_cancelledBy": sr_id, "status": emu.cancelled_original_status, "paidAmount": 0}
+    original["payDate"] = None
     touch(original, emu.now())
     return cancellation
 

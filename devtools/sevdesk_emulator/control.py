@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from devtools.sevdesk_emulator.api_datev import export_zip
+from devtools.sevdesk_emulator.datev_zip import archive_name, export_archive
 from devtools.sevdesk_emulator.faults import Fault
 from devtools.sevdesk_emulator.routing import Response
 from devtools.sevdesk_emulator.store import Record
@@ -22,8 +22,19 @@ SETTINGS = (
     "rate_limit_per_minute",
     "export_progress_polls",
     "export_zip_size_bytes",
+    "export_fault",
+    "export_shape",
     "cancelled_original_status",
+    "booking_moves_update",
+    "omit_e_invoice_flag",
+    "request_log_size",
 )
+
+CHOICES: dict[str, tuple[object, ...]] = {
+    "pdf_mode": ("json", "raw"),
+    "export_fault": (None, "fail", "stall", "refuse"),
+    "export_shape": ("object", "array"),
+}
 
 
 def handle_control(emu: SevdeskEmulator, request: Request) -> Response:
@@ -37,7 +48,7 @@ def handle_control(emu: SevdeskEmulator, request: Request) -> Response:
 
 def _dispatch(emu: SevdeskEmulator, request: Request, action: str) -> Response:
     if action == "GET requests":
-        return Response(200, [entry.to_dict() for entry in list(emu.requests)])
+        return Response(200, [entry.to_dict() for entry in emu.requests.snapshot()])
     if action == "DELETE requests":
         emu.requests.clear()
         return Response(200, {"cleared": True})
@@ -58,6 +69,21 @@ def _dispatch(emu: SevdeskEmulator, request: Request, action: str) -> Response:
     booking = re.fullmatch(r"POST invoices/(\d+)/book", action)
     if booking:
         return _book(emu, booking.group(1), request.data())
+    writing_off = re.fullmatch(r"POST invoices/(\d+)/write-off", action)
+    if writing_off:
+        data = request.data()
+        when = parse_moment(data["date"], "date") if data.get("date") else None
+        return Response(200, {"objects": emu.write_off(writing_off.group(1), when)})
+    if action == "POST seed":
+        data = request.data()
+        count = data.pop("count", None)
+        if not isinstance(count, int):
+            raise ValueError("count (an integer) is required")
+        if data.get("first_day"):
+            data["first_day"] = parse_moment(data["first_day"], "first_day")
+        return Response(201, {"objects": emu.seed_invoices(count, **data)})
+    if action == "PUT seller":
+        return Response(200, {"objects": emu.set_seller(**request.data())})
     download = re.fullmatch(r"GET exports/([0-9a-f-]+)\.zip", action)
     if download:
         return _download(emu, download.group(1))
@@ -69,6 +95,8 @@ def _apply_settings(emu: SevdeskEmulator, data: dict[str, Any]) -> dict[str, Any
     if unknown:
         raise ValueError(f"unknown settings: {sorted(unknown)}")
     for key, value in data.items():
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ValueError(f"{key} must be one of {CHOICES[key]}")
         setattr(emu, key, value)
     return {key: getattr(emu, key) for key in SETTINGS}
 
@@ -79,7 +107,8 @@ def _book(emu: SevdeskEmulator, invoice_id: str, data: dict[str, Any]) -> Respon
     except (KeyError, InvalidOperation) as exc:
         raise ValueError("amount is required and must be a decimal") from exc
     when = parse_moment(data["date"], "date") if data.get("date") else None
-    return Response(200, {"objects": emu.book_payment(invoice_id, paid, when)})
+    account = str(data.get("account") or "bank")
+    return Response(200, {"objects": emu.book_payment(invoice_id, paid, when, account)})
 
 
 def _download(emu: SevdeskEmulator, job_id: str) -> Response:
@@ -87,16 +116,16 @@ def _download(emu: SevdeskEmulator, job_id: str) -> Response:
         job = emu.state.export_jobs.get(job_id)
         if job is None or not job.get("done"):
             return Response(404, error_body(404, "No such export"))
-        content = export_zip(emu, job)
+        chunks, length = export_archive(emu, job)
     headers = {
         "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="{job_id}.zip"',
+        "Content-Disposition": f'attachment; filename="{archive_name(job)}"',
     }
-    return Response(200, raw=content, headers=headers)
+    return Response(200, headers=headers, stream=chunks, length=length)
 
 
 def _visible(record: Record) -> Record:
-    return {key: value for key, value in record.items() if key not in ("_input", "zip")}
+    return {key: value for key, value in record.items() if key not in ("_input", "_xml")}
 
 
 def dump_state(emu: SevdeskEmulator) -> dict[str, Any]:
@@ -110,5 +139,11 @@ def dump_state(emu: SevdeskEmulator) -> dict[str, Any]:
             "export_config": dict(state.export_config),
             "vouchers": dict(state.vouchers),
             "credit_notes": dict(state.credit_notes),
+            "credit_note_records": dict(state.credit_note_records),
+            "check_accounts": dict(state.check_accounts),
+            "transactions": dict(state.transactions),
+            "transaction_logs": dict(state.transaction_logs),
+            "sev_client": dict(state.sev_client),
             "next_invoice_number": state.next_invoice_number,
+            "requests_total": emu.requests.total,
         }

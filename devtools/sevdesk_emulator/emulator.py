@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from devtools.sevdesk_emulator import (  # noqa: F401
     api_basics,
     api_contacts,
+    api_credit_notes,
     api_datev,
     api_invoice_actions,
     api_invoices,
     api_legacy,
+    api_payments,
     api_vouchers,
 )
 from devtools.sevdesk_emulator.control import CONTROL_PREFIX, handle_control
+from devtools.sevdesk_emulator.credit_notes import create_from_invoice
 from devtools.sevdesk_emulator.faults import Fault, FaultList, RecordedRequest
-from devtools.sevdesk_emulator.invoices import book_amount
+from devtools.sevdesk_emulator.payments import book_payment, write_off
+from devtools.sevdesk_emulator.request_log import DEFAULT_REQUEST_LOG_SIZE, RequestLog
 from devtools.sevdesk_emulator.routing import Request, Response, find_route
+from devtools.sevdesk_emulator.seeding import seed_invoices
 from devtools.sevdesk_emulator.store import Record, Store
 from devtools.sevdesk_emulator.wire import BERLIN, ApiError, error_body
 
@@ -53,16 +58,28 @@ class SevdeskEmulator:
         self.base_url = "http://sevdesk.emulator" + API_PREFIX
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(BERLIN))
         self.faults = FaultList()
-        self.requests: list[RecordedRequest] = []
+        self.requests = RequestLog(DEFAULT_REQUEST_LOG_SIZE)
         self.state = Store()
         self.lock = threading.RLock()
-        # switches; reset() keeps them
+        # switches; reset() keeps them (README "Switches")
         self.pdf_mode: Literal["json", "raw"] = "json"
         self.rate_limit_per_minute: int | None = None
         self.export_progress_polls = 3
         self.export_zip_size_bytes: int | None = None
-        self.cancelled_original_status = "1000"  # UNCONFIRMED in NOTES.md §7, hence a switch
+        self.export_fault: Literal["fail", "stall", "refuse"] | None = None
+        self.export_shape: Literal["object", "array"] = "object"
+        self.cancelled_original_status = "1000"  # measured [RS2] (NOTES.md §13); still a switch
+        self.booking_moves_update = True  # UNCONFIRMED (NOTES.md §13), hence a switch
+        self.omit_e_invoice_flag = False  # some read-backs lack propertyIsEInvoice (§13)
         self._hits: deque[float] = deque()
+
+    @property
+    def request_log_size(self) -> int:
+        return self.requests.maxlen
+
+    @request_log_size.setter
+    def request_log_size(self, size: int) -> None:
+        self.requests.maxlen = size
 
     # -- public helpers -------------------------------------------------------------------------
 
@@ -88,20 +105,44 @@ class SevdeskEmulator:
             self._hits.clear()
 
     def book_payment(
-        self, invoice_id: int | str, amount: Decimal | str | float, date: datetime | None = None
+        self,
+        invoice_id: int | str,
+        amount: Decimal | str | float,
+        date: datetime | None = None,
+        account: str = "bank",
     ) -> Record:
-        """Same as PUT /Invoice/{id}/bookAmount; returns the InvoiceLog."""
+        """A payment as PUT /Invoice/{id}/bookAmount books it; returns the InvoiceLog.
+
+        `account`: "bank" (online: an imported transaction is created first), "cash" (register),
+        "writeoff" (the offline "Ausgebuchte Rechnungen") or a check account id.
+        """
         with self.lock:
-            return book_amount(self, str(invoice_id), Decimal(str(amount)), date or self.now())
+            return book_payment(self, str(invoice_id), Decimal(str(amount)), date or self.now(), account)
+
+    def write_off(self, invoice_id: int | str, date: datetime | None = None) -> Record:
+        """Book the unpaid rest on the offline write-off account; returns the InvoiceLog."""
+        with self.lock:
+            return write_off(self, str(invoice_id), date or self.now())
 
     def add_credit_note(self, invoice_id: int | str) -> str:
-        """Pretend a credit note was made from the invoice (blocks cancel and resetToOpen, code 170)."""
+        """A credit note made from the invoice (blocks cancel and resetToOpen, code 170); its id."""
         with self.lock:
-            if str(invoice_id) not in self.state.invoices:
-                raise KeyError(invoice_id)
-            credit_note_id = self.state.new_id("CreditNote")
-            self.state.credit_notes[str(invoice_id)] = credit_note_id
-            return credit_note_id
+            return create_from_invoice(self, str(invoice_id))["id"]
+
+    def seed_invoices(self, count: int, **options: Any) -> list[str]:
+        """`count` finalized invoices written straight into the store (benchmarks); see seeding.py."""
+        with self.lock:
+            return seed_invoices(self, count, **options)
+
+    def set_seller(self, **fields: str | None) -> Record:
+        """Change the seller's master data (sev_client); None removes a field (e-invoice refusals)."""
+        with self.lock:
+            for key, value in fields.items():
+                if value is None:
+                    self.state.sev_client.pop(key, None)
+                else:
+                    self.state.sev_client[key] = value
+            return dict(self.state.sev_client)
 
     # -- the request pipeline ---------------------------------------------------------------------
 

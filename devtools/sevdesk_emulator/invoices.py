@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from devtools.sevdesk_emulator.store import Record, Store, public, touch
+from devtools.sevdesk_emulator.store import Record, Store, public
 from devtools.sevdesk_emulator.wire import (
     ApiError,
     amount,
@@ -70,8 +70,16 @@ def get_invoice(store: Store, invoice_id: str) -> Record:
     return invoice
 
 
+def invoice_out(emu: SevdeskEmulator, invoice: Record) -> Record:
+    """An invoice as GET answers it; the switch drops propertyIsEInvoice like some read-backs do (§13)."""
+    out = public(invoice)
+    if emu.omit_e_invoice_flag:
+        out.pop("propertyIsEInvoice", None)
+    return out
+
+
 def positions_of(store: Store, invoice_id: str) -> list[Record]:
-    return [pos for pos in store.positions.values() if pos["invoice"]["id"] == invoice_id]
+    return store.positions_of(invoice_id)
 
 
 def _text(value: Any) -> str | None:
@@ -320,33 +328,3 @@ def finalize(emu: SevdeskEmulator, invoice: Record, send_type: str) -> None:
     invoice["sendDate"] = now
     invoice["sendType"] = send_type
     invoice["update"] = now
-
-
-def book_amount(emu: SevdeskEmulator, invoice_id: str, paid: Decimal, when: datetime) -> Record:
-    invoice = get_invoice(emu.state, invoice_id)
-    status = invoice["status"]
-    if status == DRAFT:
-        raise ApiError(422, "Drafts can not be booked; finalize the invoice first")
-    if invoice["invoiceType"] == "SR" or invoice.get("_cancelledBy"):
-        raise ApiError(422, "Cancelled invoices can not be booked")
-    if status == PAID:
-        raise ApiError(422, "Invoice is already paid", 750)
-    total = Decimal(str(invoice["paidAmount"])) + paid
-    gross = Decimal(invoice["sumGross"])
-    new_status = PAID if total >= gross else PARTIAL if total > 0 else OPEN
-    invoice |= {"paidAmount": number(total), "payDate": iso(when), "status": new_status}
-    touch(invoice, emu.now())
-    log = {
-        "id": emu.state.new_id("InvoiceLog"),
-        "objectName": "InvoiceLog",
-        "additionalInformation": None,
-        "create": iso(emu.now()),
-        "creditNote": None,
-        "fromStatus": status,
-        "toStatus": new_status,
-        "ammountPayed": amount(paid),
-        "bookingDate": iso(when),
-        "sevClient": emu.state.sev_client_ref(),
-    }
-    emu.state.invoice_logs.append(log)
-    return log

@@ -1,8 +1,6 @@
-"""Documents for an invoice: a small but valid one-page PDF, and a minimal CII (XRechnung) XML."""
+"""A small but valid one-page PDF for an invoice (e-invoices get their XML attached in einvoice.py)."""
 
 from __future__ import annotations
-
-from xml.sax.saxutils import escape
 
 from devtools.sevdesk_emulator.store import Record
 
@@ -55,22 +53,3 @@ def render_pdf(lines: list[str]) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n".encode()
     return bytes(out)
-
-
-def cii_xml(invoice: Record) -> str:
-    """Just enough UN/CEFACT CII for clients that check the root element and the totals."""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" '
-        'xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100">'
-        f"<rsm:ExchangedDocument><ram:ID>{escape(invoice['invoiceNumber'] or '')}</ram:ID>"
-        "<ram:TypeCode>380</ram:TypeCode></rsm:ExchangedDocument>"
-        "<rsm:SupplyChainTradeTransaction><ram:ApplicableHeaderTradeSettlement>"
-        f"<ram:InvoiceCurrencyCode>{escape(invoice['currency'])}</ram:InvoiceCurrencyCode>"
-        "<ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
-        f"<ram:TaxBasisTotalAmount>{invoice['sumNet']}</ram:TaxBasisTotalAmount>"
-        f"<ram:GrandTotalAmount>{invoice['sumGross']}</ram:GrandTotalAmount>"
-        "</ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
-        "</ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction>"
-        "</rsm:CrossIndustryInvoice>"
-    )

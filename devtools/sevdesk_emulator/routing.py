@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -47,20 +47,26 @@ class Request:
 @dataclass
 class Response:
     status: int = 200
-    body: Any = None  # JSON-able, unless `raw` is set
+    body: Any = None  # JSON-able, unless `raw` or `stream` is set
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # a body too big to hold (large DATEV ZIPs): chunks produced while sending, `length` bytes in all
+    stream: Iterable[bytes] | None = None
+    length: int | None = None
 
     def content(self) -> bytes:
+        if self.stream is not None:
+            return b"".join(self.stream)
         if self.raw is not None:
             return self.raw
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
 
     def all_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
-        headers.setdefault(
-            "Content-Type", "application/json" if self.raw is None else "application/octet-stream"
-        )
+        binary = self.raw is not None or self.stream is not None
+        headers.setdefault("Content-Type", "application/octet-stream" if binary else "application/json")
+        if self.stream is not None and self.length is not None:
+            headers["Content-Length"] = str(self.length)
         return headers
 
 

@@ -76,6 +76,10 @@ class EmulatorServer:
         if outcome.drop == "timeout":
             self._stopping.wait(outcome.delay)  # hold the connection like a hung upstream
         answer = outcome.response
+        if answer.stream is not None:  # streamed as produced, never held in memory
+            response = WsgiResponse(answer.stream, status=answer.status, headers=answer.all_headers())
+            response.direct_passthrough = True
+            return response(environ, start_response)
         content = answer.content()
         response = WsgiResponse(_chunks(content), status=answer.status, headers=answer.all_headers())
         response.headers["Content-Length"] = str(len(content))

@@ -35,6 +35,7 @@ class EmulatorTransport(httpx.BaseTransport):
                 "Server disconnected without sending a response.", request=request
             )
         response = outcome.response
+        content = iter(response.stream) if response.stream is not None else response.content()
         return httpx.Response(
-            response.status, headers=response.all_headers(), content=response.content(), request=request
+            response.status, headers=response.all_headers(), content=content, request=request
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -89,7 +90,9 @@ def to_int(value: Any, field: str) -> int:
         raise bad_request(f"{field} must be an integer") from exc
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
+    # cached: seeding 100k invoices formats the same few moments again and again
     return moment.astimezone(BERLIN).isoformat(timespec="seconds")
 
 

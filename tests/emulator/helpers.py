@@ -6,9 +6,11 @@ from typing import Any
 
 import httpx
 
-from devtools.sevdesk_emulator.store import SEV_USER_ID
+from devtools.sevdesk_emulator.store import CASH_ACCOUNT_ID, SEV_USER_ID
 
 TOKEN = "0123456789abcdef0123456789abcdef"
+# the seeded register (cash) account: books without a bank transaction
+CASH = {"id": int(CASH_ACCOUNT_ID), "objectName": "CheckAccount"}
 
 
 def objects(response: httpx.Response, status: int = 200) -> Any:
@@ -69,6 +71,26 @@ def create_invoice(client: httpx.Client, contact_id: str | None = None, **extra:
     contact_id = contact_id or create_contact(client, f"K-{len(extra)}-{id(extra)}")["id"]
     saved = objects(client.post("/Invoice/Factory/saveInvoice", json=invoice_body(contact_id, **extra)), 201)
     return saved["invoice"]
+
+
+E_INVOICE_FIELDS = {
+    "propertyIsEInvoice": True,
+    "addressName": "ACME GmbH",
+    "addressStreet": "Teststrasse 1",
+    "addressZip": "10115",
+    "addressCity": "Berlin",
+    "addressCountry": {"id": 1, "objectName": "StaticCountry"},
+    "paymentMethod": {"id": 21919, "objectName": "PaymentMethod"},
+}
+
+
+def create_e_invoice(client: httpx.Client, contact_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A draft e-invoice whose buyer data is complete (address, payment method, e-mail, reference)."""
+    if contact_id is None:
+        contact_id = create_contact(client, f"E-{id(extra)}")["id"]
+        way = {"contact": {"id": int(contact_id), "objectName": "Contact"}, "type": "EMAIL", "main": True}
+        objects(client.post("/CommunicationWay", json=way | {"value": "rechnung@acme.example"}), 201)
+    return create_invoice(client, contact_id, **(E_INVOICE_FIELDS | extra))
 
 
 def finalize(client: httpx.Client, invoice_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from devtools.sevdesk_emulator import SevdeskEmulator
 from devtools.sevdesk_emulator.store import TEMPLATE_MODERN
 from devtools.sevdesk_emulator.wire import BERLIN
-from tests.emulator.helpers import create_invoice, finalize, objects
+from tests.emulator.helpers import CASH, create_invoice, finalize, objects
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_book_amount_partial_then_full(
         "amount": "15.45",
         "date": 1790805600,
         "type": "N",
-        "checkAccount": {"id": 7, "objectName": "CheckAccount"},
+        "checkAccount": CASH,
     }
     log = objects(client.put(f"/Invoice/{sent['id']}/bookAmount", json=body))
 
@@ -117,7 +117,7 @@ def test_every_mutation_bumps_update(
     later = datetime(2030, 1, 2, 3, 4, 5, tzinfo=BERLIN)
     emu.clock = lambda: later
 
-    client.put(f"/Invoice/{sent['id']}/bookAmount", json={"amount": 1})
+    client.put(f"/Invoice/{sent['id']}/bookAmount", json={"amount": 1, "checkAccount": CASH})
 
     assert objects(client.get(f"/Invoice/{sent['id']}"))[0]["update"] == "2030-01-02T03:04:05+01:00"
     since = int(later.timestamp())

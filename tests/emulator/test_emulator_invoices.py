@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from devtools.sevdesk_emulator import SevdeskEmulator
-from tests.emulator.helpers import create_contact, create_invoice, finalize, invoice_body, objects, position
+from tests.emulator.helpers import (
+    create_contact,
+    create_e_invoice,
+    create_invoice,
+    finalize,
+    invoice_body,
+    objects,
+    position,
+)
 
 
 def test_save_computes_cent_rounded_sums_and_answers_the_recorded_shape(client: httpx.Client) -> None:
@@ -208,7 +216,7 @@ def test_paging_and_order_by_invoice_number(client: httpx.Client) -> None:
 
 
 def test_e_invoice_draft_pdf_is_a_503_and_xml_comes_after_enshrining(client: httpx.Client) -> None:
-    e_invoice = create_invoice(client, propertyIsEInvoice=True)
+    e_invoice = create_e_invoice(client)
     plain = finalize(client, create_invoice(client)["id"])
 
     assert client.get(f"/Invoice/{e_invoice['id']}/getPdf", params={"preventSendBy": True}).status_code == 503
