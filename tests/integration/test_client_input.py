@@ -162,3 +162,19 @@ def test_the_catch_all_logs_the_exception_type_and_traceback(
     assert unhandled[0]["error_type"] == "builtins.KeyError"
     assert "Traceback" in unhandled[0]["exception"]
     assert "broken" in unhandled[0]["exception"]
+
+
+@pytest.mark.parametrize("function", ["config_put", "billing_invoice_put"])
+def test_a_lone_surrogate_escape_in_json_is_400(function: str) -> None:
+    """`"\\ud800"` is valid JSON syntax but no Unicode text: pydantic refuses it (as no UTF-8
+    encoder, DynamoDB's included, could take it)."""
+    event = load_event(function)
+    body = json.loads(event["body"])
+    if function == "config_put":
+        body["documentTemplates"] = {"a\ud800": "tpl"}
+    else:
+        body["positions"][0]["name"] = "Beratung \ud800"
+    event = event_for(function, body=json.dumps(body))
+
+    assert_error(call(function, event), 400, "validation_error")
+    assert stored_state() == []
