@@ -46,6 +46,14 @@ REQUESTS_PER_IDENTITY = 10
 FOREIGN_MEDIA_TYPES = ("text/plain", "application/xml", "multipart/form-data; boundary=x", "text/csv")
 ODD_IDS = ("a\x0bb", "a\tb", "a\x85b", "a\u2028b", "a\x00b", "\U0001f9fe", "..", "%", "a b")
 NOT_UTF8 = (b"\xff", b'{"version": "\xff"}', b"\xed\xa0\x80")
+# Tokens the authorizer must refuse, made from a valid one.
+FORGED: tuple[Callable[[str], str], ...] = (
+    lambda token: f"Bearer {token[:-4]}AAAA",  # signature no longer matches
+    lambda token: f"Bearer {token.split('.')[0]}.e30.",  # unsigned, no claims
+    lambda token: f"Basic {token}",
+    lambda token: "Bearer",
+    lambda token: "Bearer not-a-jwt",
+)
 
 
 @dataclass
@@ -88,7 +96,7 @@ class Report:
 
 class Identities:
     """Bearer tokens for the cases: admins and staff whose `sub` changes every few requests (so
-    the per-user limiter never throttles the campaign), and now and then no token at all."""
+    the per-user limiter never throttles the campaign), now and then no token or a forged one."""
 
     def __init__(self, mint: Callable[[str, list[str]], str]) -> None:
         self._mint = mint
@@ -97,14 +105,19 @@ class Identities:
 
     def headers(self) -> dict[str, str]:
         self._count += 1
-        kind = ("anonymous", "staff", "admin", "admin", "admin", "admin", "staff", "admin")[self._count % 8]
+        kind = ("anonymous", "staff", "admin", "admin", "forged", "admin", "staff", "admin")[self._count % 8]
         if kind == "anonymous":
             return {}
+        if kind == "forged":
+            return {"Authorization": FORGED[(self._count // 8) % len(FORGED)](self._token("admin"))}
+        return {"Authorization": f"Bearer {self._token(kind)}"}
+
+    def _token(self, kind: str) -> str:
         key = (kind, self._count // REQUESTS_PER_IDENTITY)
         if key not in self._tokens:
             roles = ["admin", "staff"] if kind == "admin" else ["staff"]
             self._tokens[key] = self._mint(f"fuzz-{kind}-{key[1]}", roles)
-        return {"Authorization": f"Bearer {self._tokens[key]}"}
+        return self._tokens[key]
 
 
 class Campaign:
@@ -117,9 +130,11 @@ class Campaign:
         self.identities = Identities(mint)
         config = schemathesis.Config.from_dict(
             {
+                # Tokens come from `Identities`; generated ones would mostly stop at the authorizer.
+                "generation": {"with-security-parameters": False},
                 "checks": {
                     "negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "415"]}
-                }
+                },
             }
         )
         self.schema = schemathesis.openapi.from_dict(document, config=config)
@@ -340,8 +355,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=REPO_ROOT / ".local" / "fuzz.log")
     args = parser.parse_args(argv)
     document = json.loads(DOCUMENT.read_text())
-    operations = sum(len(methods) for methods in document["paths"].values())
-    per_operation = max(1, args.cases // operations)
+    # An operation without parameters or body has one case to send; the rest share the budget.
+    with_inputs = [
+        operation
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        if operation.get("parameters") or operation.get("requestBody")
+    ]
+    per_operation = max(1, args.cases // max(1, len(with_inputs)))
     started = time.monotonic()
     with _output_to(args.log) as out, tempfile.TemporaryDirectory() as state:
         print(

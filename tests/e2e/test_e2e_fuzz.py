@@ -14,7 +14,7 @@ from devtools.fuzz import run_campaign
 from devtools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
-CASES_PER_OPERATION = 25
+CASES_PER_OPERATION = 30
 
 
 def test_every_answer_is_one_the_document_promises(stack: LocalStack) -> None:

@@ -72,6 +72,15 @@ def test_a_body_that_is_not_json_is_415(function: str, content_type: str) -> Non
     assert stored_state() == before
 
 
+def test_a_route_without_a_body_ignores_one_as_documented() -> None:
+    """No 415 where the document names no body: publish answers as it would without one."""
+    event = event_for("invoice_publish", content_type="text/plain", body="\xff anything")
+    event["pathParameters"] = {"invoiceId": "R1-NOPE"}
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/sevdesk/invoices/R1-NOPE/publish"
+
+    assert_error(call("invoice_publish", event), 404, "invoice_not_found")
+
+
 def test_json_with_a_charset_parameter_is_still_json() -> None:
     event = event_for("config_put", content_type="application/json; charset=utf-8", body='{"version": 0}')
 
