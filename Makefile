@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/requirements.txt
 
-.PHONY: setup local test lint format validate build bench openapi replay clean
+.PHONY: setup local test lint format validate build bench openapi fuzz replay clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -44,11 +44,15 @@ bench: $(STAMP) ## cold-start and layer-size figures (see scripts/benchmark.py)
 openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
 	$(PY) -m devtools.openapi > docs/openapi.json
 
+FUZZ_CASES ?= 3000
+fuzz: $(STAMP) ## fuzz the API from docs/openapi.json against the local stack: make fuzz FUZZ_CASES=10000 [FUZZ_SEED=n]
+	$(PY) -m devtools.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
 replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis
 
 # --- sam build targets ---
 # build-CommonLayer and build-<Name>Function for `sam build` (see build.mk for how SAM calls them).

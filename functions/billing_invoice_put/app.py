@@ -16,7 +16,13 @@ from sevdesk_common.services import billing
 api = make_api(role="staff")
 
 
-@api.resolver.put("/api/billing/invoices/<invoiceId>", responses={200: {}, 201: {}})
+@api.resolver.put(
+    "/api/billing/invoices/<invoiceId>",
+    responses={
+        200: {"description": "Already handed over: unchanged, or updated before publishing"},
+        201: {"description": "Handed over"},
+    },
+)
 def put_invoice(
     invoiceId: Annotated[str, Path(**INVOICE_ID)],
     handover: Annotated[InvoiceHandover, Body()],

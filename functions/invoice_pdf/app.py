@@ -23,7 +23,14 @@ api = make_api(role="staff")
     "/api/sevdesk/invoices/<invoiceId>/pdf",
     responses={
         200: {
-            "description": "The invoice PDF (Content-Disposition names the file)",
+            "description": "The invoice PDF",
+            "headers": {
+                "Content-Disposition": {
+                    "description": "Names the file: Rechnung-<sevDesk invoice number>.pdf",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": '^attachment; filename="[A-Za-z0-9._-]+"$'},
+                }
+            },
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
         }
     },

@@ -2,25 +2,34 @@
 auth and RBAC from the verified JWT claims, the per-user limiter, and the one error shape.
 
 Auth and the limiter run before Powertools' request validation, so an anonymous or throttled
-caller learns nothing about the body it sent and a rejected request changes nothing.
+caller learns nothing about the body it sent and a rejected request changes nothing. Then the
+guard checks the body's media type and decodes it (API Gateway base64-encodes bodies it deems
+binary), so Powertools only ever sees a JSON text body.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sevdesk_common.auth import Caller, Role, caller_from_event, require_role
-from sevdesk_common.errors import AppError, BadRequest, RateLimited
+from sevdesk_common.errors import AppError, BadRequest, NotFound, RateLimited, UnsupportedMediaType
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.settings import get_settings
 
 CALLER_KEY = "caller"
+JSON_MEDIA_TYPE = content_types.APPLICATION_JSON
 # Path parameter rules shared by the invoice routes (R1 ids: letters, digits, - _ .).
 INVOICE_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9._-]+$"}
 
@@ -60,6 +69,40 @@ def validation_error(error: RequestValidationError) -> BadRequest:
     return BadRequest(f"Invalid request: {summary}", details=details)
 
 
+def unsupported_media_type(media_type: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Unsupported content type {media_type!r}: send the body as {JSON_MEDIA_TYPE}.",
+        details=[{"field": "body", "message": f"content type must be {JSON_MEDIA_TYPE}"}],
+    )
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    # HTTP APIs lower-case header names; hand-written events (and REST APIs) may not.
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def json_text_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its body as JSON text: a media type other than JSON is a 415; a body that
+    is not UTF-8 (plain, or base64 as API Gateway sends what it deems binary) is a 400."""
+    media_type = _header(event, "content-type").split(";", 1)[0].strip().lower()
+    if media_type and media_type != JSON_MEDIA_TYPE:
+        raise unsupported_media_type(media_type)
+    body = event.get("body")
+    if not body or not event.get("isBase64Encoded"):
+        return event
+    try:
+        text = base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise BadRequest(
+            "Invalid request: the body is not valid UTF-8 JSON.",
+            details=[{"field": "body", "message": "the body is not valid UTF-8"}],
+        ) from None
+    return {**event, "body": text, "isBase64Encoded": False}
+
+
 class Api:
     """One route's resolver plus the guard in front of it."""
 
@@ -68,7 +111,12 @@ class Api:
         self.resolver = APIGatewayHttpResolver(enable_validation=True)
         self.resolver.exception_handler(AppError)(error_response)
         self.resolver.exception_handler(RequestValidationError)(self._invalid)
+        # Powertools raises these outside any route; without their own handlers they would
+        # reach the catch-all below and become 500s.
+        self.resolver.exception_handler(NotFoundError)(self._no_route)
+        self.resolver.exception_handler(RequestUnsupportedContentType)(self._unsupported)
         self.resolver.exception_handler(Exception)(self._unexpected)
+        self._takes_body: bool | None = None
 
     def _invalid(self, error: RequestValidationError) -> Response:
         # Powertools reports a response that fails its own model the same way: that is our bug.
@@ -77,14 +125,31 @@ class Api:
         return error_response(validation_error(error))
 
     @staticmethod
+    def _no_route(error: NotFoundError) -> Response:
+        # API Gateway matched the route, Powertools did not: the path parameter holds characters
+        # no id has (control characters, emoji, NUL). Nothing by that id exists.
+        return error_response(NotFound("Not found: ids consist of letters, digits, '.', '_' and '-'."))
+
+    def _unsupported(self, error: RequestUnsupportedContentType) -> Response:
+        media_type = _header(self.resolver.current_event.raw_event, "content-type")
+        return error_response(unsupported_media_type(media_type.split(";", 1)[0].strip()))
+
+    @staticmethod
     def _unexpected(error: Exception) -> Response:
-        logger.exception("unhandled error")
+        # exc_info from the error itself: Powertools calls some handlers outside an except block.
+        logger.error(
+            f"unhandled error: {type(error).__name__}",
+            exc_info=(type(error), error, error.__traceback__),
+            extra={"error_type": f"{type(error).__module__}.{type(error).__qualname__}"},
+        )
         metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
         return error_response(AppError("Internal error; the request id is in the logs."))
 
     def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = self._admit(event)
+            if self.takes_body:
+                event = json_text_body(event)
         except AppError as error:
             logger.info("request refused", extra={"status": error.status, "code": error.code})
             response = error_response(error)
@@ -110,6 +175,15 @@ class Api:
 
     def caller(self) -> Caller:
         return self.resolver.context[CALLER_KEY]
+
+    @property
+    def takes_body(self) -> bool:
+        """Whether this Lambda's route reads a body (only then does Powertools parse one)."""
+        if self._takes_body is None:
+            # Powertools keeps the registered routes in these two lists; each knows its body field.
+            routes = [*self.resolver._static_routes, *self.resolver._dynamic_routes]
+            self._takes_body = any(route.body_field is not None for route in routes)
+        return self._takes_body
 
 
 def _enforce_rate_limit(caller: Caller) -> None:

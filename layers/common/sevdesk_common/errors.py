@@ -50,6 +50,11 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unprocessable(AppError):
     status = 422
     code = "unprocessable"

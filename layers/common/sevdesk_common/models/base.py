@@ -13,12 +13,12 @@ class ApiModel(BaseModel):
 
 
 class StrictApiModel(ApiModel):
-    """A request body: unknown keys are an error that names the field."""
+    """A request body: unknown keys are an error that names the field. Free text is stripped
+    by its field type (`fields.text`), after the length check, so the documented limits hold."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         serialize_by_alias=True,
         extra="forbid",
-        str_strip_whitespace=True,
     )

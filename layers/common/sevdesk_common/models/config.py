@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
+from sevdesk_common.models.fields import integer
 
 ChartOfAccounts = Literal["SKR03", "SKR04"]
+Version = integer(ge=0)
+SyncInterval = integer(ge=1, le=1440)
 TemplateId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 # R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).
@@ -49,7 +52,7 @@ class ConfigUpdate(StrictApiModel):
     """PUT body: the editable settings. Omitted fields keep their value; `null` clears a
     template mapping; `version` must be the one last read (optimistic locking)."""
 
-    version: int = Field(ge=0, description="The config version this update is based on")
+    version: Version = Field(description="The config version this update is based on")
     template_eb_ar: TemplateId | None = None
     template_eb_sr: TemplateId | None = None
     template_kop_ar: TemplateId | None = None
@@ -59,7 +62,7 @@ class ConfigUpdate(StrictApiModel):
         max_length=500,
         description="R1 document template id -> sevDesk template id (replaces the map)",
     )
-    payment_sync_interval_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
+    payment_sync_interval_minutes: SyncInterval | None = None
     datev_chart_of_accounts: ChartOfAccounts | None = None
     auto_transfer_invoices: StrictBool | None = None
 

@@ -5,18 +5,28 @@ Money is Decimal end to end and rounded to cents per position, the way sevDesk s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
 from sevdesk_common.models.currencies import ISO_4217
+from sevdesk_common.models.fields import (
+    AmountOut,
+    EmailAddress,
+    IsoDate,
+    code,
+    decimal,
+    integer,
+    one_of_numbers,
+    text,
+)
 
 CENT = Decimal("0.01")
 # Tax rates sevDesk allows on revenue under tax rule 1 (Umsatzsteuerpflichtige Umsätze).
-ALLOWED_TAX_RATES = frozenset({Decimal(0), Decimal(7), Decimal(19)})
+TAX_RATES = (0, 7, 19)
 # sevDesk's StaticCountry ids are per installation and no endpoint lists them; Germany is 1.
 STATIC_COUNTRY_IDS = {"DE": 1}
 
@@ -30,40 +40,32 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _currency(value: str) -> str:
-    code = value.upper()
-    if code not in ISO_4217:
-        raise ValueError(f"unknown currency {value!r} (ISO 4217 code expected)")
-    return code
-
-
-def _tax_rate(value: Decimal) -> Decimal:
-    if value not in ALLOWED_TAX_RATES:
-        raise ValueError("tax rate must be 0, 7 or 19 (percent)")
-    return value
-
-
-def _country(value: str) -> str:
-    code = value.upper()
-    if code not in STATIC_COUNTRY_IDS:
-        raise ValueError(f"country {value!r} is not mapped to a sevDesk country; supported: DE")
-    return code
-
-
-Text = Annotated[str, Field(min_length=1, max_length=255)]
-Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4, allow_inf_nan=False)]
+Text = text(255)
+Id = text(64)
+OptionalText = text(255, required=False)
+Zip = text(20)
+Description = text(2000, required=False)
+RecipientId = text(64, description="R1's id of the contact or company")
+InvoiceNumber = text(64, description="R1's invoice number")
+Currency = code(ISO_4217, "currency (ISO 4217 code in capitals)")
+# sevDesk needs a StaticCountry id per country; only Germany's is known (see STATIC_COUNTRY_IDS).
+Country = code(STATIC_COUNTRY_IDS, "country (not mapped to a sevDesk country)")
+TaxRate = one_of_numbers(TAX_RATES, "VAT rate in percent: 0, 7 or 19")
+Quantity = decimal(8, "Quantity, greater than 0", positive=True)
+Money = decimal(10, "Net unit price in the invoice currency")
+PaymentDays = integer(ge=0, le=365)
 
 
 class Address(StrictApiModel):
     street: Text
-    zip: Annotated[str, Field(min_length=1, max_length=20)]
+    zip: Zip
     city: Text
-    country: Annotated[str, AfterValidator(_country)] = "DE"
+    country: Country = "DE"
 
 
 class Recipient(StrictApiModel):
-    id: Annotated[str, Field(min_length=1, max_length=64, description="R1's id of the contact or company")]
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = None
+    id: RecipientId
+    email: EmailAddress | None = None
     address: Address
     vat_id: Annotated[str, Field(min_length=4, max_length=20)] | None = None
 
@@ -83,10 +85,10 @@ class CompanyRecipient(Recipient):
 
 class Position(StrictApiModel):
     name: Text
-    description: Annotated[str, Field(max_length=2000)] | None = None
-    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4, allow_inf_nan=False)]
+    description: Description | None = None
+    quantity: Quantity
     unit_price: Money
-    tax_rate: Annotated[Decimal, AfterValidator(_tax_rate)]
+    tax_rate: TaxRate
 
     @property
     def net(self) -> Decimal:
@@ -100,20 +102,20 @@ class Position(StrictApiModel):
 class InvoiceHandover(StrictApiModel):
     """PUT /api/billing/invoices/{invoiceId}: R1 hands an invoice over."""
 
-    invoice_number: Annotated[str, Field(min_length=1, max_length=64, description="R1's invoice number")]
+    invoice_number: InvoiceNumber
     contact: PersonRecipient | None = None
     company: CompanyRecipient | None = None
-    contact_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    contact_id: Id | None = Field(
         default=None, description="Fallback recipient: an R1 contact already linked to a sevDesk contact"
     )
     positions: Annotated[list[Position], Field(min_length=1, max_length=500)]
-    currency: Annotated[str, AfterValidator(_currency)] = "EUR"
+    currency: Currency = "EUR"
     deal_type: DealType
-    document_template_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    invoice_date: date
-    delivery_date: date | None = None
-    time_to_pay_days: Annotated[int, Field(ge=0, le=365)] = 14
-    header: Annotated[str, Field(max_length=255)] | None = None
+    document_template_id: Id | None = None
+    invoice_date: IsoDate
+    delivery_date: IsoDate | None = None
+    time_to_pay_days: PaymentDays = 14
+    header: OptionalText | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceHandover:
@@ -165,10 +167,10 @@ class HandoffState(ApiModel):
     document_status: DocumentStatus = "handed_over"
     claim_status: ClaimStatus = "open"
     currency: str = "EUR"
-    net_amount: Decimal
-    tax_amount: Decimal
-    gross_amount: Decimal
-    paid_amount: Decimal = Decimal(0)
+    net_amount: AmountOut
+    tax_amount: AmountOut
+    gross_amount: AmountOut
+    paid_amount: AmountOut = Decimal(0)
     paid_at: datetime | None = None
     sevdesk_contact_id: str | None = None
     template_id: str | None = None

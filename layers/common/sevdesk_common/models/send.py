@@ -7,8 +7,10 @@ from typing import Annotated
 from pydantic import Field, StrictBool
 
 from sevdesk_common.models.base import StrictApiModel
+from sevdesk_common.models.fields import EmailAddress, text
 
-EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$", max_length=254)]
+Subject = text(255)
+MailText = text(10_000)
 
 
 class SendRequest(StrictApiModel):
@@ -18,10 +20,8 @@ class SendRequest(StrictApiModel):
     email: EmailAddress | None = Field(
         default=None, description="Send here instead of the recipient's e-mail"
     )
-    subject: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-    text: Annotated[str, Field(min_length=1, max_length=10_000)] | None = Field(
-        default=None, description="Mail body (sevDesk accepts simple HTML)"
-    )
+    subject: Subject | None = None
+    text: MailText | None = Field(default=None, description="Mail body (sevDesk accepts simple HTML)")
     cc: Annotated[list[EmailAddress], Field(max_length=10)] = Field(default_factory=list)
     bcc: Annotated[list[EmailAddress], Field(max_length=10)] = Field(default_factory=list)
     resend: StrictBool = Field(
