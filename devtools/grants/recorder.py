@@ -61,13 +61,13 @@ _TRANSACT_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
     "Get": "GetItem",
 }
-# Top-level parameters that name one resource: parameter -> (service, kind).
+# Top-level parameters that name the one resource of a call: parameter -> kind.
 _RESOURCE_PARAMS = {
-    "SecretId": ("secretsmanager", "secret"),
-    "FunctionName": ("lambda", "function"),
-    "stateMachineArn": ("states", "stateMachine"),
-    "QueueUrl": ("sqs", "queue"),
-    "TopicArn": ("sns", "topic"),
+    "SecretId": "secret",
+    "FunctionName": "function",
+    "stateMachineArn": "stateMachine",
+    "QueueUrl": "queue",
+    "TopicArn": "topic",
 }
 
 
@@ -235,7 +235,7 @@ def _s3(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any
 
 
 def _named_resource(params: dict[str, Any]) -> dict[str, Any] | None:
-    for parameter, (_, kind) in _RESOURCE_PARAMS.items():
+    for parameter, kind in _RESOURCE_PARAMS.items():
         if params.get(parameter):
             value = str(params[parameter])
             if kind == "function":
