@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/requirements.txt
 
-.PHONY: setup local test lint format validate build bench openapi fuzz replay clean
+.PHONY: setup local test grants lint format validate build bench openapi fuzz replay clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -19,10 +19,15 @@ setup: $(STAMP) ## create .venv with every pinned dependency
 local: $(STAMP) ## run the whole stack on localhost (moto, sevDesk emulator, HTTP API, timers)
 	$(PY) -m devtools.local up
 
-test: $(STAMP) ## lint, then every test tier, offline
+test: $(STAMP) ## lint, then every test tier, offline, then each function's grants against its calls
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n 2 --dist loadgroup
+	rm -rf .grants && mkdir .grants
+	GRANTS_CALLS_DIR="$(CURDIR)/.grants" $(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m devtools.grants check
+
+grants: $(STAMP) ## compare the AWS calls the last `make test` recorded with template.yaml's grants
+	$(PY) -m devtools.grants check
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -52,7 +57,7 @@ replay: $(STAMP) ## replay an events/ fixture against the running local stack: m
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants
 
 # --- sam build targets ---
 # build-CommonLayer and build-<Name>Function for `sam build` (see build.mk for how SAM calls them).

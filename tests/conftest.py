@@ -6,7 +6,6 @@ the handler module loads.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -14,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.lambda_context import clear_process_caches
+
+__all__ = ["SECRET_ID", "SEVDESK_TOKEN", "TABLE_NAME", "clear_process_caches"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -46,21 +49,13 @@ os.environ.update(
 for variable in ("SEVDESK_API_TOKEN", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(variable, None)
 
+if os.environ.get("GRANTS_CALLS_DIR"):
+    # Every AWS call a handler makes, charged to its function (make test checks them against
+    # template.yaml: python -m devtools.grants check). Installed before any client exists.
+    from devtools.grants import recorder
+    from devtools.grants.context import recorded_function
 
-def clear_process_caches() -> None:
-    """What a fresh Lambda container would not have: cached settings, clients and secrets."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from sevdesk_common import repository
-    from sevdesk_common.settings import get_settings
-
-    get_settings.cache_clear()
-    repository.get_table.cache_clear()
-    parameters.clear_caches()
-    sevdesk = importlib.import_module("sevdesk_common.sevdesk")
-    reset = getattr(sevdesk, "clear_client_cache", None)
-    if reset:
-        reset()
+    recorder.install(Path(os.environ["GRANTS_CALLS_DIR"]), recorded_function)
 
 
 @pytest.fixture

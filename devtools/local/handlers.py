@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devtools.grants.context import acting_as
 from devtools.local.runtime import FunctionError, Launch, Runtime
 from devtools.local.template import FunctionSpec
 
@@ -104,7 +105,8 @@ class FunctionRegistry:
         if override is None:
             return self.runtime.invoke(spec.logical_id, event)
         try:
-            return override(event, LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout))
+            with acting_as(spec.logical_id):  # the grants recorder charges its AWS calls to it
+                return override(event, LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout))
         except Exception as exc:
             raise FunctionError(invocation_error(exc)) from exc
 

@@ -28,6 +28,8 @@ from typing import IO, Any
 log = logging.getLogger("devtools.local")
 
 WORKER = Path(__file__).resolve().with_name("lambda_worker.py")
+# Loaded by path inside instances when GRANTS_CALLS_DIR is set (the grants check's recordings).
+GRANTS_RECORDER = Path(__file__).resolve().parent.parent / "grants" / "recorder.py"
 _HEADER = struct.Struct(">I")
 # Variables the parent environment may not pass on: they would change how the worker's Python
 # starts or which code it finds.
@@ -313,6 +315,8 @@ class Runtime:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if env.get("GRANTS_CALLS_DIR"):
+            env["LOCAL_GRANTS_RECORDER"] = str(GRANTS_RECORDER)
         return env
 
     def _reap_loop(self) -> None:

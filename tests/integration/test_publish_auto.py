@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.awsrequest import AWSResponse
 
 from devtools.sevdesk_emulator import Fault
 from tests.integration.test_publish import INVOICE_ID, configure, event_log, hand_over, handover_body, ours
-from tests.support.invoke import load_event
+from tests.support.invoke import load_event, outside_aws, running_as
 from tests.support.lambda_context import FakeLambdaContext
 
 pytestmark = pytest.mark.usefixtures("emulator", "token_configured")
@@ -22,26 +23,46 @@ SAVE = "/Invoice/Factory/saveInvoice"
 def run_worker(event: dict[str, Any] | None = None) -> dict[str, Any]:
     from functions.invoice_auto_publish.app import lambda_handler
 
-    return lambda_handler(
-        event or load_event("invoice_auto_publish"), FakeLambdaContext("invoice_auto_publish")
-    )
+    with running_as("invoice_auto_publish"):
+        return lambda_handler(
+            event or load_event("invoice_auto_publish"), FakeLambdaContext("invoice_auto_publish")
+        )
 
 
 class FakeLambda:
-    """boto3's lambda client as the hand-over uses it: an Event invoke runs the worker."""
+    """A real boto3 Lambda client whose Invoke is answered here instead of by AWS: an Event
+    invoke runs the worker, as Lambda would. Real parameter validation, and the call is one the
+    grants recorder sees (lambda:InvokeFunction on the worker)."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self) -> None:
+        import boto3
+
         self.calls: list[dict[str, Any]] = []
-        self.fail = fail
+        self.fail = False
+        self.client = boto3.client("lambda")
+        self.client.meta.events.register("provide-client-params.lambda.Invoke", self._params)
+        self.client.meta.events.register_first("before-send.lambda.Invoke", self._send)
 
-    def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
+    def _params(self, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(dict(params))
+
+    def _send(self, request: Any, **_: Any) -> AWSResponse:
         if self.fail:
-            raise ClientError({"Error": {"Code": "ServiceException", "Message": "down"}}, "Invoke")
+            error = json.dumps({"Type": "Service", "message": "down"}).encode()
+            headers = {"x-amzn-errortype": "ServiceException"}
+            return AWSResponse(request.url, 400, headers, _Raw(error))
         # Lambda keeps an async invocation's failure to itself (and retries it).
         with contextlib.suppress(Exception):
-            run_worker(json.loads(kwargs["Payload"]))
-        return {"StatusCode": 202}
+            run_worker(json.loads(self.calls[-1]["Payload"]))
+        return AWSResponse(request.url, 202, {}, _Raw(b""))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
 
 
 @pytest.fixture
@@ -56,12 +77,14 @@ def fake_lambda(monkeypatch: pytest.MonkeyPatch, auto_on: None) -> FakeLambda:
 
     fake = FakeLambda()
     monkeypatch.setenv("AUTO_PUBLISH_FUNCTION_NAME", "sevdesk-invoice-auto-publish")
-    monkeypatch.setattr(auto_publish, "_lambda", lambda: fake)
+    monkeypatch.setattr(auto_publish, "_lambda", lambda: fake.client)
     return fake
 
 
 def test_the_hand_over_publishes_inline_without_a_worker(emulator: Any, auto_on: None) -> None:
-    hand_over()
+    # The template always names the worker, so in AWS the hand-over never publishes itself.
+    with outside_aws():
+        hand_over()
 
     [invoice] = ours(emulator)
     assert invoice["status"] == "200" and invoice["invoiceNumber"] == "RE-1000"

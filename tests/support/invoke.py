@@ -6,13 +6,19 @@ import base64
 import copy
 import importlib
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.support.lambda_context import FakeLambdaContext
+from devtools.grants.context import acting_as, paused
+from tests.support.lambda_context import FakeLambdaContext, clear_process_caches
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EVENTS_DIR = REPO_ROOT / "events"
 ADMIN = {"sub": "admin-1", "roles": "[admin staff]", "user_type": "internal"}
 STAFF = {"sub": "staff-1", "roles": "[staff]", "user_type": "internal"}
 EXTERNAL = {"sub": "customer-1", "roles": "[staff]", "user_type": "customer"}
@@ -32,6 +38,40 @@ class ApiResult:
     def content(self) -> bytes:
         body = self.raw.get("body") or ""
         return base64.b64decode(body) if self.raw.get("isBase64Encoded") else body.encode()
+
+
+@cache
+def logical_ids() -> dict[str, str]:
+    """functions/<dir> name -> the template's logical id (from each function's CodeUri)."""
+    from tests.support.aws import load_template, resources_of_type
+
+    functions = resources_of_type(load_template(), "AWS::Serverless::Function")
+    return {Path(f["Properties"]["CodeUri"]).name: logical_id for logical_id, f in functions.items()}
+
+
+_container: dict[str, str | None] = {"function": None}
+_container_lock = threading.Lock()
+
+
+@contextmanager
+def running_as(function: str) -> Iterator[None]:
+    """Run as `functions/<function>`: the grants recorder charges AWS calls inside to its role,
+    and it gets its own container. Two Lambdas never share process caches (settings, clients,
+    the cached secret), so switching functions drops them: each function makes its own calls."""
+    with _container_lock:
+        if _container["function"] != function:
+            _container["function"] = function
+            clear_process_caches()
+    with acting_as(logical_ids()[function]):
+        yield
+
+
+@contextmanager
+def outside_aws() -> Iterator[None]:
+    """AWS calls inside exercise a setup the template never deploys: they say nothing about any
+    function's grants, so the recorder skips them."""
+    with paused():
+        yield
 
 
 def load_event(function: str) -> dict[str, Any]:
@@ -73,7 +113,8 @@ def invoke(
     if query is not None:
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
-    module = importlib.import_module(f"functions.{function}.app")
-    raw = module.lambda_handler(event, FakeLambdaContext(function_name=function))
+    with running_as(function):
+        module = importlib.import_module(f"functions.{function}.app")
+        raw = module.lambda_handler(event, FakeLambdaContext(function_name=function))
     headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
     return ApiResult(status=raw["statusCode"], headers=headers, raw=raw)

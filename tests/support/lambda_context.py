@@ -1,7 +1,8 @@
-"""A stand-in for the Lambda context object, enough for Powertools."""
+"""A stand-in for the Lambda context object, enough for Powertools, and for a fresh container."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 
@@ -17,3 +18,19 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 29_000
+
+
+def clear_process_caches() -> None:
+    """What a fresh Lambda container would not have: cached settings, clients and secrets."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from sevdesk_common import repository
+    from sevdesk_common.settings import get_settings
+
+    get_settings.cache_clear()
+    repository.get_table.cache_clear()
+    parameters.clear_caches()
+    sevdesk = importlib.import_module("sevdesk_common.sevdesk")
+    reset = getattr(sevdesk, "clear_client_cache", None)
+    if reset:
+        reset()

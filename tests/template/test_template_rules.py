@@ -1,8 +1,10 @@
 """House rules for template.yaml that neither SAM nor cfn-lint enforce.
 
 Every function: handler file and event fixture in place, built by the generic makefile rule,
-a log group with retention, behind the JWT authorizer. IAM: no wildcard grants. The layer
-matches the functions' runtime and architecture.
+a log group with retention, behind the JWT authorizer. IAM: no wildcard grants, and every grant
+is a statement in this template (inline, or a managed policy defined here and attached), so the
+grants check (`python -m devtools.grants check`) can weigh it. The layer matches the functions'
+runtime and architecture.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {}
 
 FUNCTIONS = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
 LAYERS = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::LayerVersion"}
+MANAGED_POLICIES = {lid for lid, r in RESOURCES.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
 
 # Actions that AWS only grants on Resource "*" (no resource-level permissions).
 STAR_RESOURCE_ONLY_ACTIONS = {
@@ -125,6 +128,30 @@ def test_no_wildcard_iam_grants() -> None:
             if "*" in resources and not set(actions) <= STAR_RESOURCE_ONLY_ACTIONS:
                 offences.append(f"{logical_id}: Resource '*' for {actions}")
     assert not offences, "wildcard IAM grants:\n" + "\n".join(offences)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_function_grants_are_statements_of_this_template(logical_id: str) -> None:
+    properties = FUNCTIONS[logical_id]["Properties"]
+    assert "Role" not in properties, f"{logical_id}: an explicit Role hides its grants from the checks"
+    for entry in as_list(properties.get("Policies", [])):
+        inline = isinstance(entry, dict) and set(entry) == {"Statement"}
+        attached = isinstance(entry, dict) and entry.get("Ref") in MANAGED_POLICIES
+        assert inline or attached, (
+            f"{logical_id}: {entry!r} is neither inline nor a managed policy of this template"
+        )
+
+
+@pytest.mark.parametrize("policy", sorted(MANAGED_POLICIES) or ["none"])
+def test_every_managed_policy_is_attached(policy: str) -> None:
+    if policy == "none":
+        pytest.skip("no AWS::IAM::ManagedPolicy in template.yaml")
+    attached = {
+        logical_id
+        for logical_id, function in FUNCTIONS.items()
+        if {"Ref": policy} in as_list(function["Properties"].get("Policies", []))
+    }
+    assert attached, f"{policy} is attached to no function"
 
 
 def jwt_authorizers(api_id: str) -> set[str]:
