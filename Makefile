@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/requirements.txt
+# What the Lambda python3.13 runtime provides and nothing else (boto3): the built artifacts run there.
+LAMBDA_RUNTIME := .venv-lambda
+LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
 .PHONY: setup local test grants lint format validate build bench openapi fuzz replay clean
 
@@ -14,12 +17,23 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	@touch $@
 
-setup: $(STAMP) ## create .venv with every pinned dependency
+$(LAMBDA_STAMP): requirements/constraints.txt
+	@rm -rf $(LAMBDA_RUNTIME)
+	@if py=$$(scripts/find-python 3.13); then \
+		$$py -m venv $(LAMBDA_RUNTIME) && \
+		$(LAMBDA_RUNTIME)/bin/python -m pip install --quiet --disable-pip-version-check boto3 \
+			-c requirements/constraints.txt; \
+	else \
+		mkdir -p $(LAMBDA_RUNTIME); echo "no python3.13: the built-artifact tests will skip"; \
+	fi
+	@touch $@
+
+setup: $(STAMP) $(LAMBDA_STAMP) ## create .venv with every pinned dependency (and .venv-lambda)
 
 local: $(STAMP) ## run the whole stack on localhost (moto, sevDesk emulator, HTTP API, timers)
 	$(PY) -m devtools.local up
 
-test: $(STAMP) ## lint, then every test tier, offline, then each function's grants against its calls
+test: $(STAMP) $(LAMBDA_STAMP) ## lint, then every test tier, offline, then each function's grants against its calls
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	rm -rf .grants && mkdir .grants
@@ -57,7 +71,7 @@ replay: $(STAMP) ## replay an events/ fixture against the running local stack: m
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants $(LAMBDA_RUNTIME)
 
 # --- sam build targets ---
 # build-CommonLayer and build-<Name>Function for `sam build` (see build.mk for how SAM calls them).

@@ -11,9 +11,10 @@
 
 SAM_REPO := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 
-# The Lambda target (template.yaml Globals: python3.13 on arm64).
-LAYER_PYTHON_VERSION := 3.13
-LAYER_PLATFORM := manylinux2014_aarch64
+# The Lambda target (template.yaml Globals: python3.13 on arm64). The built-artifact test builds the
+# same layer for this machine (LAYER_PLATFORM=manylinux2014_x86_64, say) to run it here.
+LAYER_PYTHON_VERSION ?= 3.13
+LAYER_PLATFORM ?= manylinux2014_aarch64
 # Any Python >= 3.11 with pip will do; prefer the project's venv when it exists.
 LAYER_PIP ?= $(firstword $(wildcard $(SAM_REPO).venv/bin/python) python3) -m pip
 # Provided by the Lambda runtime. aws-xray-sdk pulls botocore (and with it urllib3, dateutil, six)

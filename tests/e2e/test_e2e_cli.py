@@ -110,7 +110,11 @@ def test_replay_via_the_running_stack(up: UpProcess) -> None:
     assert json.loads(done.stdout)["jobId"] == "replayed"
 
 
-def test_up_stops_cleanly_on_sigint(up: UpProcess) -> None:
+def test_up_stops_cleanly_on_sigint_with_invocations_in_flight(up: UpProcess) -> None:
+    lam = aws(up.state["moto_url"], "lambda")
+    for _ in range(3):  # each holds an instance for 8 s (the function's timeout is 10 s)
+        lam.invoke(FunctionName="OtherEchoFunction", InvocationType="Event", Payload=b'{"sleep": 8}')
+    time.sleep(1.5)
     code, seconds = up.interrupt()
     assert code == 0
     assert seconds < 5
