@@ -6,8 +6,10 @@ library, so it also runs in an environment that holds nothing but what the Lambd
 caches, Powertools objects) lives as long as the instance and is never shared with another one.
 
 Protocol: the parent writes invocations to stdin and reads answers from the file descriptor named
-by LOCAL_LAMBDA_RESPONSE_FD; each message is a 4-byte big-endian length and UTF-8 JSON. stdout and
-stderr stay free for the function's own log lines.
+by LOCAL_LAMBDA_RESPONSE_FD; each message is a 4-byte big-endian length and UTF-8 JSON. The first
+answer is `{"ready": true}` once the handler is loaded (or `{"initError": ...}`): like Lambda's
+init phase, loading does not count against an invocation's timeout. stdout and stderr stay free
+for the function's own log lines.
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def main() -> int:
         _install_call_recorder()
         handler = _load_handler()
     except BaseException as exc:  # Lambda reports init failures on the first invocation
-        if _read(stdin) is not None:
-            _write(response_fd, {"error": _error(exc, "Runtime.ImportModuleError")})
+        _write(response_fd, {"initError": _error(exc, "Runtime.ImportModuleError")})
         return 1
+    _write(response_fd, {"ready": True})
     while (message := _read(stdin)) is not None:
         try:
             result = handler(message["event"], Context(message["context"]))

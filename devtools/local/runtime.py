@@ -31,6 +31,8 @@ WORKER = Path(__file__).resolve().with_name("lambda_worker.py")
 # Loaded by path inside instances when GRANTS_CALLS_DIR is set (the grants check's recordings).
 GRANTS_RECORDER = Path(__file__).resolve().parent.parent / "grants" / "recorder.py"
 _HEADER = struct.Struct(">I")
+# Lambda's init phase (loading the handler) has a limit of its own, apart from the function's.
+INIT_TIMEOUT_SECONDS = 10.0
 # Variables the parent environment may not pass on: they would change how the worker's Python
 # starts or which code it finds.
 _NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
@@ -78,16 +80,28 @@ class _Instance:
         self._responses = read_fd
         self.last_used = time.monotonic()
         self.invocations = 0
+        self._ready = False
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        header = self._read(_HEADER.size, time.monotonic() + timeout)
+        (size,) = _HEADER.unpack(header)
+        message: dict[str, Any] = json.loads(self._read(size, time.monotonic() + 10))
+        return message
 
     def invoke(self, event: Any, context: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if not self._ready:
+            started = self._receive(INIT_TIMEOUT_SECONDS)
+            if "initError" in started:
+                return {"error": started["initError"], "exiting": True}
+            self._ready = True
+        # The invocation's own time starts now, after the instance's init.
+        context = {**context, "deadline_ms": int(time.time() * 1000) + int(timeout * 1000)}
         data = json.dumps({"event": event, "context": context}).encode()
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(_HEADER.pack(len(data)) + data)
             self.proc.stdin.flush()
-            header = self._read(_HEADER.size, time.monotonic() + timeout)
-            (size,) = _HEADER.unpack(header)
-            message: dict[str, Any] = json.loads(self._read(size, time.monotonic() + 10))
+            message = self._receive(timeout)
         finally:
             self.invocations += 1
             self.last_used = time.monotonic()
@@ -122,9 +136,12 @@ class _Instance:
         finally:
             self._close_pipe()
 
-    def kill(self) -> None:
+    def signal_kill(self) -> None:
         if self.alive:
             self.proc.kill()
+
+    def kill(self) -> None:
+        self.signal_kill()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a kernel that does not reap
@@ -195,7 +212,6 @@ class Runtime:
             "invoked_function_arn": launch.arn,
             "memory_limit_in_mb": launch.memory,
             "aws_request_id": request_id,
-            "deadline_ms": int(time.time() * 1000) + launch.timeout * 1000,
             "log_stream_name": f"local/[$LATEST]{id(instance):x}",
         }
         try:
@@ -369,5 +385,7 @@ class Runtime:
                 pool.cond.notify_all()
         with self._live_lock:
             instances, self._live = list(self._live), set()
+        for instance in instances:  # all at once, then reap: stopping must not take turns
+            instance.signal_kill()
         for instance in instances:
             instance.kill()

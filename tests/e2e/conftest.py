@@ -7,7 +7,6 @@ pytest's "package" scope would last the whole session. A start takes well under 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 
 import httpx
@@ -19,19 +18,9 @@ from tests.e2e.e2e_support import REPO_ROOT
 
 def _fresh_container() -> None:
     """Drop process caches (settings, clients, secrets) that other tests or the stack left behind."""
-    try:
-        from aws_lambda_powertools.utilities import parameters
+    from tests.support.lambda_context import clear_process_caches
 
-        from sevdesk_common import repository
-        from sevdesk_common.settings import get_settings
-    except ImportError:
-        return
-    get_settings.cache_clear()
-    repository.get_table.cache_clear()
-    parameters.clear_caches()
-    reset = getattr(importlib.import_module("sevdesk_common.sevdesk"), "clear_client_cache", None)
-    if reset:
-        reset()
+    clear_process_caches()
 
 
 @pytest.fixture(scope="module")

@@ -181,7 +181,7 @@ def test_events_are_paged_newest_first() -> None:
 
     put(handover_body())
     for n in range(4):
-        invoice_store.append_event("R1-INV-7", "pdf_downloaded", actor="t", details={"n": n})
+        invoice_store.append_event("R1-INV-7", invoice_store.Event("pdf_downloaded", "t", {"n": n}))
 
     first = events(limit="2").body
     second = events(limit="2", cursor=first["nextCursor"]).body

@@ -1,5 +1,6 @@
 """The reported case end to end: the real GET /api/sevdesk/config handler, recorded, fails the
-check against the grants it used to have and passes against today's template."""
+check against a policy without its limiter's write (in AWS: AccessDenied on the first call,
+a 500) and passes against today's template."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ ORIGINAL_CONFIG_GET_POLICY = [
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
                 "Resource": {"Fn::GetAtt": ["StateTable", "Arn"]},
             },
             {
@@ -37,15 +38,18 @@ def config_get_result(raw_template: dict[str, Any], calls: Path) -> Any:
     return result
 
 
-def test_config_get_needs_put_item_for_its_limiter(aws: Any, token_configured: str, tmp_path: Path) -> None:
+def test_config_get_needs_update_item_for_its_limiter(
+    aws: Any, token_configured: str, tmp_path: Path
+) -> None:
     with recorder.recording(tmp_path, recorded_function):
         assert invoke("config_get", claims=ADMIN).status == 200
 
     original = load_template()
     original["Resources"]["ConfigGetFunction"]["Properties"]["Policies"] = ORIGINAL_CONFIG_GET_POLICY
     before = config_get_result(original, tmp_path)
-    assert list(before.missing) == [("dynamodb:PutItem", "StateTable")]
-    assert [g.action for g in before.unused] == ["dynamodb:UpdateItem"]
+    # The limiter takes its token with one conditional UpdateItem; nothing in GET config puts.
+    assert list(before.missing) == [("dynamodb:UpdateItem", "StateTable")]
+    assert [g.action for g in before.unused] == ["dynamodb:PutItem"]
 
     now = config_get_result(load_template(), tmp_path)
     assert not now.failed

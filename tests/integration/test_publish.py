@@ -176,7 +176,7 @@ def test_a_person_recipient_and_one_contact_for_two_invoices_of_a_customer(emula
 def test_an_existing_sevdesk_contact_is_found_by_customer_number(emulator: Any) -> None:
     hand_over()
     publish()
-    from sevdesk_common import invoice_store
+    from sevdesk_common import contact_store
     from sevdesk_common.repository import get_table
 
     get_table().delete_item(Key={"pk": "CONTACTLINK#R1-CO-company-4711", "sk": "CONTACTLINK"})
@@ -185,7 +185,7 @@ def test_an_existing_sevdesk_contact_is_found_by_customer_number(emulator: Any) 
     assert publish("R1-C").status == 200
 
     assert len(emulator.state.contacts) == 1
-    assert invoice_store.get_contact_link("R1-CO-company-4711") == next(iter(emulator.state.contacts))
+    assert contact_store.get_contact_link("R1-CO-company-4711") == next(iter(emulator.state.contacts))
 
 
 def test_a_contact_id_without_link_is_422_naming_it(emulator: Any) -> None:
@@ -202,11 +202,11 @@ def test_a_contact_id_without_link_is_422_naming_it(emulator: Any) -> None:
 
 
 def test_a_linked_contact_id_publishes_to_that_contact(emulator: Any) -> None:
-    from sevdesk_common import invoice_store
+    from sevdesk_common import contact_store
 
     hand_over("R1-FIRST")
     contact_id = publish("R1-FIRST").body["sevdeskContactId"]
-    invoice_store.put_contact_link("R1-CT-ct-9", contact_id)
+    contact_store.put_contact_link("R1-CT-ct-9", contact_id)
     hand_over(body=handover_body(company=None, contactId="ct-9", invoiceNumber="RE-R1-9"))
 
     result = publish()

@@ -73,11 +73,13 @@ def auto_on(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake_lambda(monkeypatch: pytest.MonkeyPatch, auto_on: None) -> FakeLambda:
-    from sevdesk_common.services import auto_publish
+    from sevdesk_common.services import auto_transfer
+    from tests.conftest import clear_process_caches
 
     fake = FakeLambda()
     monkeypatch.setenv("AUTO_PUBLISH_FUNCTION_NAME", "sevdesk-invoice-auto-publish")
-    monkeypatch.setattr(auto_publish, "_lambda", lambda: fake.client)
+    clear_process_caches()
+    monkeypatch.setattr(auto_transfer, "_lambda", lambda: fake.client)
     return fake
 
 
@@ -126,7 +128,7 @@ def test_a_failing_auto_publish_is_logged_and_a_retried_worker_publishes_once(
 
 
 def test_the_worker_raises_retryable_failures_only(emulator: Any) -> None:
-    from sevdesk_common.sevdesk import SevdeskAmbiguousWrite
+    from sevdesk_common.errors import OutcomeUnknown
 
     configure(auto_transfer_invoices=False)
     hand_over()
@@ -134,7 +136,7 @@ def test_the_worker_raises_retryable_failures_only(emulator: Any) -> None:
     configure(auto_transfer_invoices=True)
     emulator.faults.add(Fault(method="POST", path=SAVE, kind="status", status=502))
 
-    with pytest.raises(SevdeskAmbiguousWrite):
+    with pytest.raises(OutcomeUnknown):  # sevDesk's 502: the worker is retried, reading first
         run_worker()
     refused = run_worker({"invoiceId": "R1-UNLINKED"})
 

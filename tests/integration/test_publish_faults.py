@@ -86,7 +86,7 @@ def test_a_503_not_applied_fails_clearly_then_publish_creates_exactly_one(emulat
     assert not ours(emulator)
     record = stored()
     assert record.accounting_sync_status == "outcome_unknown"
-    assert record.pending_write and record.pending_write["op"] == "saveInvoice"  # read first next time
+    assert record.pending_write and record.pending_write.operation == "saveInvoice"  # read first next time
     assert record.last_error and record.last_error["code"] == "sevdesk_outcome_unknown"
     last = event_log()[-1]
     assert last["type"] == "publish_failed" and last["details"]["step"] == "create"
@@ -100,9 +100,9 @@ def test_a_503_not_applied_fails_clearly_then_publish_creates_exactly_one(emulat
 
 
 def test_a_refusal_with_a_sevdesk_code_is_logged_and_not_left_pending(emulator: Any) -> None:
-    from sevdesk_common import invoice_store
+    from sevdesk_common import contact_store
 
-    invoice_store.put_contact_link("R1-CO-company-4711", "999999")  # a contact deleted in sevDesk
+    contact_store.put_contact_link("R1-CO-company-4711", "999999")  # a contact deleted in sevDesk
     hand_over()
 
     result = publish()

@@ -30,7 +30,7 @@ def test_a_retry_within_the_grace_period_reads_but_does_not_create(emulator: Any
     early = publish()
 
     assert early.status == 503
-    assert early.body["error"]["code"] == "sevdesk_outcome_pending"
+    assert early.body["error"]["code"] == "sevdesk_outcome_unknown"
     assert 1 <= int(early.headers["retry-after"]) <= 60
     assert calls(emulator, "POST", SAVE) == 1
     assert calls(emulator, "GET", "/Invoice") >= 2  # looked up both times
@@ -38,8 +38,8 @@ def test_a_retry_within_the_grace_period_reads_but_does_not_create(emulator: Any
 
 
 def test_the_late_applied_first_attempt_is_adopted_not_duplicated(emulator: Any) -> None:
-    from sevdesk_common.services.publish import marker
-    from sevdesk_common.sevdesk import client_for
+    from sevdesk_common.clients import client_for
+    from sevdesk_common.sevdesk.markers import invoice_marker as marker
     from sevdesk_common.sevdesk.payloads import InvoicePositionPayload, InvoiceSavePayload
 
     hand_over()
@@ -74,8 +74,8 @@ def test_after_the_grace_period_it_creates_exactly_one(emulator: Any) -> None:
     from sevdesk_common import invoice_store
 
     record = stored()
-    long_ago = (datetime.now(UTC) - timedelta(seconds=61)).isoformat()
-    invoice_store.save(record.model_copy(update={"pending_write": {**record.pending_write, "at": long_ago}}))
+    long_ago = datetime.now(UTC) - timedelta(seconds=61)
+    invoice_store.save(record.changed(pending_write=record.pending_write.model_copy(update={"at": long_ago})))
 
     result = publish()
 

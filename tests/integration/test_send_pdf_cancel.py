@@ -167,13 +167,13 @@ def test_undecidable_send_outcome_blocks_an_automatic_resend(emulator: Any) -> N
     first = send({})
     retry = send({})
 
-    assert first.status == 503 and first.body["error"]["code"] == "send_outcome_unknown"
+    assert first.status == 409 and first.body["error"]["code"] == "send_outcome_unknown"
     assert retry.status == 409 and retry.body["error"]["code"] == "send_outcome_unknown"
     assert "resend" in retry.body["error"]["message"]
     assert len(sent_mails(emulator)) == 1
     failed = events()[0]
     assert failed["type"] == "send_failed" and failed["details"]["outcome"] == "unknown"
-    assert record().pending_write["op"] == "sendViaEmail"
+    assert record().pending_write.operation == "sendViaEmail"
 
     emulator.faults.clear()
     confirmed = send({"resend": True})
@@ -384,8 +384,9 @@ def test_cancel_whose_outcome_stays_unknown_is_settled_by_the_next_call(emulator
 
     first = cancel()
 
-    assert first.status == 503 and first.body["error"]["code"] == "cancel_outcome_unknown"
-    assert record().pending_write["op"] == "cancelInvoice"
+    assert first.status == 503 and first.body["error"]["code"] == "sevdesk_outcome_unknown"
+    assert int(first.headers["retry-after"]) >= 1
+    assert record().pending_write.operation == "cancelInvoice"
     assert record().claim_status == "open"
     emulator.faults.clear()
 

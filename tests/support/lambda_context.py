@@ -29,8 +29,8 @@ def clear_process_caches() -> None:
 
     get_settings.cache_clear()
     repository.get_table.cache_clear()
+    importlib.import_module("sevdesk_common.api").user_bucket.cache_clear()
+    importlib.import_module("sevdesk_common.services.auto_transfer")._lambda.cache_clear()
     parameters.clear_caches()
-    sevdesk = importlib.import_module("sevdesk_common.sevdesk")
-    reset = getattr(sevdesk, "clear_client_cache", None)
-    if reset:
-        reset()
+    clients = importlib.import_module("sevdesk_common.clients")
+    clients.clear_client_cache()

@@ -61,24 +61,70 @@ def test_buckets_with_different_names_are_independent(table: Any) -> None:
     assert a.try_take() > 0 and b.try_take() > 0
 
 
-def test_a_lost_race_is_retried_not_double_spent(table: Any) -> None:
+def test_a_lost_race_is_decided_again_and_never_double_spent(table: Any) -> None:
+    """A competitor takes the last token between our decision and our write: our conditional
+    update fails, and we are told to wait, not handed the same token."""
     clock = Clock()
-    bucket = TokenBucket(table, "race", capacity=1, refill_per_second=0.001, clock=clock)
-    real_put = table.put_item
+    bucket = TokenBucket(table, "race", capacity=2, refill_per_second=0.001, clock=clock)
+    assert bucket.try_take() == 0.0
+    real_update = table.update_item
     raced = False
 
-    def put_after_a_competitor(**kwargs: Any) -> Any:
+    def update_after_a_competitor(**kwargs: Any) -> Any:
         nonlocal raced
         if not raced:
             raced = True
-            competitor = TokenBucket(table, "race", capacity=1, refill_per_second=0.001, clock=clock)
-            table.put_item = real_put
+            table.update_item = real_update
+            competitor = TokenBucket(table, "race", capacity=2, refill_per_second=0.001, clock=clock)
             assert competitor.try_take() == 0.0
-            table.put_item = put_after_a_competitor
-        return real_put(**kwargs)
+            table.update_item = update_after_a_competitor
+        return real_update(**kwargs)
 
-    table.put_item = put_after_a_competitor
+    table.update_item = update_after_a_competitor
     try:
         assert bucket.try_take() > 0
     finally:
-        table.put_item = real_put
+        table.update_item = real_update
+
+
+def test_a_caller_under_the_limit_is_never_refused_by_racers(table: Any) -> None:
+    """Every one of fifteen takes under a limit of twenty loses one race to another taker
+    first (the interleaving forced), and none of them is refused."""
+    clock = Clock()
+    takers = [
+        TokenBucket(table, "user#u", capacity=20, refill_per_second=20 / 60, clock=clock) for _ in range(15)
+    ]
+    real_update = table.update_item
+    pending = list(takers[1:])
+    results: list[float] = []
+
+    def interleaved(**kwargs: Any) -> Any:
+        if pending:  # before this write lands, the next taker runs completely
+            table.update_item = interleaved
+            results.append(pending.pop(0).try_take())
+        return real_update(**kwargs)
+
+    table.update_item = interleaved
+    try:
+        results.append(takers[0].try_take())
+    finally:
+        table.update_item = real_update
+    assert results == [0.0] * 15
+    clock.now += 0.0
+    assert TokenBucket(table, "user#u", capacity=20, refill_per_second=20 / 60, clock=clock).try_take(6) > 0
+
+
+def test_taking_is_one_update_item_call(table: Any) -> None:
+    clock = Clock()
+    bucket = TokenBucket(table, "one", capacity=5, refill_per_second=1, clock=clock)
+    real_update, real_get, real_put = table.update_item, table.get_item, table.put_item
+    calls: list[str] = []
+    table.update_item = lambda **kw: calls.append("update") or real_update(**kw)
+    table.get_item = lambda **kw: calls.append("get") or real_get(**kw)
+    table.put_item = lambda **kw: calls.append("put") or real_put(**kw)
+    try:
+        assert bucket.try_take() == 0.0
+        assert bucket.try_take() == 0.0
+    finally:
+        table.update_item, table.get_item, table.put_item = real_update, real_get, real_put
+    assert calls == ["update", "update"]

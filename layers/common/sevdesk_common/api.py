@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -23,9 +23,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sevdesk_common import deadline
 from sevdesk_common.auth import Caller, Role, caller_from_event, require_role
 from sevdesk_common.errors import AppError, BadRequest, NotFound, RateLimited, UnsupportedMediaType
 from sevdesk_common.observability import logger, metrics
+from sevdesk_common.ratelimit import TokenBucket
+from sevdesk_common.repository import get_table
 from sevdesk_common.settings import get_settings
 
 CALLER_KEY = "caller"
@@ -146,6 +149,13 @@ class Api:
         return error_response(AppError("Internal error; the request id is in the logs."))
 
     def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        deadline.start(get_settings().route_budget_seconds, context)
+        try:
+            return self._handle(event, context)
+        finally:
+            deadline.clear()
+
+    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             caller = self._admit(event)
             if self.takes_body:
@@ -186,24 +196,27 @@ class Api:
         return self._takes_body
 
 
-def _enforce_rate_limit(caller: Caller) -> None:
-    from sevdesk_common.ratelimit import TokenBucket
-    from sevdesk_common.repository import get_table
-
+@lru_cache(maxsize=256)
+def user_bucket(user_id: str) -> TokenBucket:
+    # Kept per warm container: the bucket remembers what it last saw (one DynamoDB call per take).
     settings = get_settings()
-    bucket = TokenBucket(
+    return TokenBucket(
         get_table(),
-        f"user#{caller.user_id}",
+        f"user#{user_id}",
         capacity=settings.rate_limit_requests,
         refill_per_second=settings.rate_limit_requests / settings.rate_limit_window_seconds,
     )
-    wait = bucket.try_take()
+
+
+def _enforce_rate_limit(caller: Caller) -> None:
+    settings = get_settings()
+    wait = user_bucket(caller.user_id).try_take()
     if wait > 0:
         metrics.add_metric(name="RequestsThrottled", unit="Count", value=1)
         raise RateLimited(
             f"Too many requests: at most {settings.rate_limit_requests} per "
             f"{settings.rate_limit_window_seconds} s per user.",
-            retry_after=math.ceil(wait),
+            retry_after=wait,
         )
 
 

@@ -4,19 +4,27 @@ Class names double as Step Functions error names, so keep them stable."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
 class AppError(Exception):
     status = 500
     code = "internal_error"
+    # Seconds after which repeating the request may succeed (sent as Retry-After); None: waiting
+    # does not help, the caller has to change something.
+    retry_after: int | None = None
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.details = details
+        if retry_after is not None:
+            self.retry_after = max(1, math.ceil(retry_after))
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -64,9 +72,8 @@ class RateLimited(AppError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = max(1, int(retry_after))
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
 
 
 class UpstreamError(AppError):
@@ -79,14 +86,35 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
 
 
-class OutcomePending(ServiceUnavailable):
-    """A write whose outcome is unknown may still be applied by sevDesk: wait before retrying."""
+class InvoiceBusy(Conflict):
+    """Another action holds the invoice right now: retryable, it is usually done in seconds."""
 
-    code = "sevdesk_outcome_pending"
+    code = "invoice_busy"
 
-    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = max(1, int(retry_after))
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """sevDesk did not confirm a write. It is never repeated blindly: a retry after Retry-After
+    looks it up in sevDesk first and finishes the job either way."""
+
+    code = "sevdesk_outcome_unknown"
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+
+
+class TimeBudgetExceeded(ServiceUnavailable):
+    """The invocation ran out of time before it could send the next sevDesk request."""
+
+    code = "time_budget_exceeded"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"sevDesk is answering slowly; {what} was not sent. Nothing is lost: try again shortly.",
+            retry_after=5,
+        )
 
 
 class TokenNotConfigured(Conflict):

@@ -1,9 +1,13 @@
-"""The only code that talks to DynamoDB. Every state change is a conditional write; reads on
-decision paths are strongly consistent. Key layout: docs/ARCHITECTURE.md."""
+"""The state table: its handle, the settings item, caches, and what the stores share.
+
+The modules that talk to DynamoDB are this one, invoice_store, contact_store and ratelimit;
+nothing else does. Every state change is a conditional write; reads on decision paths are
+strongly consistent. Key layout: docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -14,6 +18,8 @@ from botocore.exceptions import ClientError
 from sevdesk_common.settings import get_settings
 
 CONFIG_KEY = {"pk": "CONFIG", "sk": "CONFIG"}
+# One entry of a TransactWriteItems call ({"Put": {...}}, {"Delete": {...}}), in Python values.
+TransactItem = dict[str, Any]
 
 
 @lru_cache(maxsize=1)
@@ -23,11 +29,47 @@ def get_table() -> Any:
     return boto3.resource("dynamodb", region_name=settings.aws_region).Table(settings.table_name)
 
 
+class StaleItem(Exception):
+    """An item changed since it was read (or already exists): read again and decide again."""
+
+
+def put_conditionally(item: TransactItem) -> None:
+    """A transaction item's Put on its own (one PutItem); StaleItem when its condition fails."""
+    put = item["Put"]
+    try:
+        get_table().put_item(**{k: v for k, v in put.items() if k != "TableName"})
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise StaleItem() from error
+        raise
+
+
 def is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] in {
         "ConditionalCheckFailedException",
         "TransactionCanceledException",
     }
+
+
+def transact(items: list[TransactItem]) -> None:
+    """All of `items` or none. The table resource's client serialises Python values itself
+    (boto3's transformation injector), so items are written as plain Python."""
+    get_table().meta.client.transact_write_items(TransactItems=items)
+
+
+def to_dynamo(value: Any) -> Any:
+    """Python values DynamoDB can hold: Decimal stays exact, dates become ISO strings."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
 
 
 def plain(value: Any) -> Any:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = 60
 
     template_cache_seconds: int = 300
+    # The async worker the hand-over invokes when autoTransferInvoices is on (template.yaml).
+    auto_publish_function_name: str = ""
+    # A route answers within this (API Gateway ends the request at 30 s); see deadline.py.
+    route_budget_seconds: float = 24.0
 
     # JWT claim names (the authorizer has already verified the token).
     auth_roles_claim: str = "roles"

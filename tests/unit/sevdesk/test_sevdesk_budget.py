@@ -72,8 +72,36 @@ def test_two_budgets_on_one_table_share_the_bucket(table: Any) -> None:
         second.acquire("bulk")
     with pytest.raises(SevdeskRateLimited):
         second.acquire("bulk")
-    item = table.get_item(Key={"pk": "BUCKET#sevdesk-bulk", "sk": "BUCKET"})["Item"]
-    assert float(item["tokens"]) == pytest.approx(0)
+    third = _budget(table, time, budget_bulk_per_minute=20, budget_max_wait_seconds=0)
+    with pytest.raises(SevdeskRateLimited):
+        third.acquire("bulk")  # a fresh process sees the same empty bucket
+
+
+def test_a_reservation_takes_the_budget_once_and_is_spent_locally(table: Any) -> None:
+    time = FakeTime()
+    budget = _budget(table, time, budget_default_per_minute=10, budget_max_wait_seconds=0)
+    calls: list[str] = []
+    real_update = table.update_item
+
+    def counted(**kwargs: Any) -> Any:
+        calls.append(kwargs["Key"]["pk"])
+        return real_update(**kwargs)
+
+    table.update_item = counted
+    try:
+        budget.reserve(4)
+        for _ in range(4):
+            budget.acquire("default")
+        assert calls == ["BUCKET#sevdesk-default"]  # one DynamoDB call for four requests
+        budget.acquire("default")  # beyond the reservation: from the bucket again
+        assert len(calls) == 2
+        other = _budget(table, time, budget_default_per_minute=10, budget_max_wait_seconds=0)
+        for _ in range(5):
+            other.acquire("default")
+        with pytest.raises(SevdeskRateLimited):
+            other.acquire("default")  # 4 reserved + 1 + 5 = the 10 of the minute
+    finally:
+        table.update_item = real_update
 
 
 def test_client_draws_from_the_class_of_the_call(table: Any, make_client) -> None:

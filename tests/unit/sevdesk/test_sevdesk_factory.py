@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import sevdesk_common.sevdesk as sevdesk
+import sevdesk_common.clients as sevdesk
 from sevdesk_common.sevdesk.budget import OutboundBudget
 from sevdesk_common.sevdesk.client import SevdeskClient
 from tests.unit.sevdesk.sevdesk_helpers import TOKEN, settings
@@ -39,7 +39,7 @@ def test_clients_without_transport_share_the_pool() -> None:
 
 def test_importing_the_errors_stays_light() -> None:
     code = (
-        "import sys; from sevdesk_common.sevdesk import SevdeskRefused; "
+        "import sys; from sevdesk_common.sevdesk.errors import SevdeskRefused; "
         "print(sorted(m for m in ('httpx', 'tenacity', 'sevdesk_common.sevdesk.client') if m in sys.modules))"
     )
     out = subprocess.run(

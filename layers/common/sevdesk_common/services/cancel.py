@@ -1,9 +1,10 @@
 """Cancel an invoice in sevDesk: a finalized one gets a cancellation invoice (SR) from
 `cancelInvoice`; one that exists there only as a draft is deleted instead.
 
-Never two cancellation invoices: a cancel whose answer was lost is settled by looking for the
-SR by our marker (sevDesk copies `customerInternalNote` onto it) before anything is re-sent,
-and a repeated `cancelInvoice` is refused by sevDesk itself (code 421) and then reconciled too.
+Both are write-once "retry" writes: a cancel whose answer was lost is settled by looking for the
+SR by our marker (sevDesk copies `customerInternalNote` onto it), a lost delete by reading the
+draft; repeating either cannot duplicate anything (a second cancelInvoice is refused with 421,
+which is then settled the same way).
 """
 
 from __future__ import annotations
@@ -11,20 +12,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sevdesk_common.credentials import require_token
-from sevdesk_common.errors import AppError, Conflict, ServiceUnavailable
-from sevdesk_common.invoice_store import InvoiceRecord
+from sevdesk_common.clients import sevdesk_client
+from sevdesk_common.errors import AppError, Conflict
+from sevdesk_common.models.config import SevdeskConfig
 from sevdesk_common.models.invoice import Cancellation, HandoffState
-from sevdesk_common.services.invoice_ops import (
-    InvoiceLock,
-    busy_if_stale,
+from sevdesk_common.models.record import InvoiceRecord, PendingWrite
+from sevdesk_common.repository import get_config_item
+from sevdesk_common.services.lease import (
+    InvoiceLease,
+    Ride,
+    acquire,
     failure_details,
-    invoice_lock,
     load_or_404,
+    record_failure,
     refuse_foreign_pending,
+    release_quietly,
+    stale_is_busy,
 )
+from sevdesk_common.services.templates import cancellation_template
+from sevdesk_common.sevdesk.client import SevdeskClient
+from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound, SevdeskRefused
+from sevdesk_common.sevdesk.markers import invoice_marker
+from sevdesk_common.sevdesk.models import Invoice
+from sevdesk_common.writes import WriteOnce
 
-CANCEL_OP = "cancelInvoice"
 # sevDesk's refusals of cancelInvoice -> (our code, why), all left for a human to resolve.
 REFUSALS = {
     421: ("already_cancelled_in_sevdesk", "it is already cancelled in sevDesk"),
@@ -36,129 +47,136 @@ REFUSALS = {
 }
 
 
+def cancel_invoice(invoice_id: str, actor: str) -> HandoffState:
+    _check(load_or_404(invoice_id))
+    client = sevdesk_client()
+    announced = False
+
+    def ride(current: InvoiceRecord, attempt: int) -> Ride:
+        nonlocal announced
+        announced = False
+        if current.pending_write is not None or current.is_cancelled or not current.external_id:
+            return Ride()
+
+        def stored() -> None:
+            nonlocal announced
+            announced = True
+
+        return Ride(changes={"pending_write": _intent(current)}, stored=stored)
+
+    lease = acquire(load_or_404(invoice_id), "cancel", actor, prepare=ride)
+    with stale_is_busy(invoice_id):
+        writes = WriteOnce(lease, announced_unsent=announced)
+        try:
+            external_id = _check(lease.record)  # a concurrent cancel may have finished meanwhile
+            if lease.record.external_invoice_number:
+                _cancel_finalized(lease, writes, client, external_id, announced)
+            else:
+                _delete_draft(lease, writes, client, external_id, announced)
+        except AppError as error:
+            _record_failure(lease, writes, error)
+            raise
+        finally:
+            release_quietly(lease)
+    return lease.record.handoff()  # as stored after the lease was released
+
+
 def _check(record: InvoiceRecord) -> str:
-    if record.claim_status == "cancelled" or record.document_status == "cancelled":
+    if record.is_cancelled:
         raise Conflict(f"Invoice {record.invoice_id} is already cancelled.", code="already_cancelled")
     if not record.external_id:
         raise Conflict(
             f"Invoice {record.invoice_id} has never been published to sevDesk; there is nothing to cancel.",
             code="invoice_not_published",
         )
-    refuse_foreign_pending(record, CANCEL_OP)
+    refuse_foreign_pending(record, "cancel")
     return record.external_id
 
 
-def cancel_invoice(invoice_id: str, actor: str) -> HandoffState:
-    _check(load_or_404(invoice_id))
-
-    from sevdesk_common.sevdesk import client_for
-
-    client = client_for(require_token())
-    with invoice_lock(invoice_id, "cancel") as lock, busy_if_stale(invoice_id):
-        external_id = _check(lock.record)  # a concurrent cancel may have finished meanwhile
-        if lock.record.external_invoice_number:
-            _cancel_finalized(lock, client, external_id, actor)
-        else:
-            _delete_draft(lock, client, external_id, actor)
-    return lock.record.handoff()  # as stored after the lease was released
+def _intent(record: InvoiceRecord) -> PendingWrite:
+    operation = "cancelInvoice" if record.external_invoice_number else "deleteInvoice"
+    return PendingWrite(
+        action="cancel", operation=operation, at=datetime.now(UTC), target_id=record.external_id
+    )
 
 
-def _delete_draft(lock: InvoiceLock, client: Any, external_id: str, actor: str) -> None:
-    from sevdesk_common.sevdesk import SevdeskAmbiguousWrite, SevdeskError, SevdeskNotFound
-
+def _cancel_finalized(
+    lease: InvoiceLease, writes: WriteOnce, client: SevdeskClient, external_id: str, announced: bool
+) -> None:
+    invoice_id = lease.record.invoice_id
+    earlier = lease.pending()
     try:
-        invoice = client.get_invoice(external_id)
-        if not invoice.is_draft:
+        written = writes.run(
+            _intent(lease.record),
+            send=lambda: client.cancel_invoice(external_id),
+            find=lambda: _find_cancellation(client, invoice_id, external_id),
+            policy="retry",
+            describe=f"the cancellation of invoice {invoice_id} in sevDesk",
+            announced=announced,
+        )
+        sr = written.value
+    except SevdeskRefused as error:
+        # 421 after an earlier unconfirmed attempt: that attempt did cancel it.
+        found = (
+            _find_cancellation(client, invoice_id, external_id)
+            if error.sevdesk_code == 421 and earlier
+            else None
+        )
+        if found is None:
+            raise _refusal(invoice_id, error) from error
+        sr = found
+    _finish(lease, client, sr)
+
+
+def _delete_draft(
+    lease: InvoiceLease, writes: WriteOnce, client: SevdeskClient, external_id: str, announced: bool
+) -> None:
+    try:
+        if not client.get_invoice(external_id).is_draft:
             raise Conflict(
-                f"Invoice {lock.record.invoice_id} is finalized in sevDesk but its publication was not "
+                f"Invoice {lease.record.invoice_id} is finalized in sevDesk but its publication was not "
                 "completed here; publish it again, then cancel it.",
                 code="invoice_publish_incomplete",
             )
-        client.delete_invoice(external_id)
+        writes.run(
+            _intent(lease.record),
+            send=lambda: client.delete_invoice(external_id) or True,
+            find=lambda: _gone(client, external_id),
+            policy="retry",
+            describe=f"deleting the draft of invoice {lease.record.invoice_id} in sevDesk",
+            announced=announced,
+        )
     except SevdeskNotFound:
         pass  # already gone: an earlier delete whose answer was lost
-    except SevdeskAmbiguousWrite as error:
-        if not _gone(client, external_id):
-            _record_failure(lock, actor, error, outcome="unknown")
-            raise
-    except SevdeskError as error:
-        _record_failure(lock, actor, error)
-        raise
-    lock.save(
-        event="cancelled",
-        actor=actor,
-        details={"draftDeleted": True, "externalId": external_id},
+    lease.finish(
+        "cancelled",
+        {"draftDeleted": True, "externalId": external_id},
         claim_status="cancelled",
         document_status="cancelled",
+        pending_write=None,
         last_error=None,
     )
 
 
-def _gone(client: Any, external_id: str) -> bool:
-    from sevdesk_common.sevdesk import SevdeskError, SevdeskNotFound
-
+def _gone(client: SevdeskClient, external_id: str) -> bool | None:
     try:
         client.get_invoice(external_id)
     except SevdeskNotFound:
         return True
-    except SevdeskError:
-        return False
-    return False
+    return None
 
 
-def _cancel_finalized(lock: InvoiceLock, client: Any, external_id: str, actor: str) -> None:
-    from sevdesk_common.sevdesk import SevdeskAmbiguousWrite, SevdeskError, SevdeskRefused
-
-    invoice_id = lock.record.invoice_id
-    # An earlier attempt's answer was lost: look before cancelling again.
-    sr = _find_cancellation(client, invoice_id, external_id) if lock.record.pending_write else None
-    if sr is None:
-        lock.save(pending_write={"op": CANCEL_OP, "at": datetime.now(UTC).isoformat()})
-        try:
-            sr = client.cancel_invoice(external_id)
-        except SevdeskAmbiguousWrite as error:
-            try:
-                sr = _find_cancellation(client, invoice_id, external_id)
-            except SevdeskError:
-                sr = None  # cannot tell now; the pending write makes the next call look again
-            if sr is None:
-                _record_failure(lock, actor, error, outcome="unknown", keep_pending=True)
-                raise ServiceUnavailable(
-                    f"sevDesk did not confirm the cancellation of invoice {invoice_id}. Repeat the "
-                    "request: it checks sevDesk first and never creates a second cancellation invoice.",
-                    code="cancel_outcome_unknown",
-                ) from error
-        except SevdeskRefused as error:
-            if error.sevdesk_code == 421 and lock.record.pending_write:
-                sr = _find_cancellation(client, invoice_id, external_id)
-            if sr is None:
-                refusal = _refused(lock, actor, error)
-                if refusal is error:
-                    raise
-                raise refusal from error
-        except SevdeskError as error:
-            _record_failure(lock, actor, error)
-            raise
-    _finish(lock, client, sr, actor)
-
-
-def _find_cancellation(client: Any, invoice_id: str, external_id: str) -> Any:
+def _find_cancellation(client: SevdeskClient, invoice_id: str, external_id: str) -> Invoice | None:
     """The SR sevDesk made for our invoice, if any (it copies our marker)."""
-    from sevdesk_common.services.publish import marker
-
-    for invoice in client.find_invoices_by_marker(marker(invoice_id)):
+    for invoice in client.find_invoices_by_marker(invoice_marker(invoice_id)):
         if invoice.is_cancellation and invoice.origin is not None and invoice.origin.id == external_id:
             return invoice
     return None
 
 
-def _finish(lock: InvoiceLock, client: Any, sr: Any, actor: str) -> None:
-    from sevdesk_common.services.config import load_config
-    from sevdesk_common.sevdesk import SevdeskError
-
-    config = load_config()
-    deal_type = lock.record.invoice.deal_type
-    template = config.template_eb_sr if deal_type == "EB" else config.template_kop_sr
+def _finish(lease: InvoiceLease, client: SevdeskClient, sr: Invoice) -> None:
+    config = SevdeskConfig.model_validate(get_config_item() or {})
+    template = cancellation_template(config, lease.record.invoice.deal_type)
     details: dict[str, Any] = {
         "cancellationId": sr.id,
         "cancellationNumber": sr.invoice_number,
@@ -171,10 +189,9 @@ def _finish(lock: InvoiceLock, client: Any, sr: Any, actor: str) -> None:
             client.change_parameter(sr.id, "template", template)
         except SevdeskError as error:
             details["templateError"] = failure_details(error)
-    lock.save(
-        event="cancelled",
-        actor=actor,
-        details=details,
+    lease.finish(
+        "cancelled",
+        details,
         cancellation=Cancellation(
             external_id=sr.id,
             external_invoice_number=sr.invoice_number,
@@ -187,28 +204,25 @@ def _finish(lock: InvoiceLock, client: Any, sr: Any, actor: str) -> None:
     )
 
 
-def _refused(lock: InvoiceLock, actor: str, error: Any) -> AppError:
-    """sevDesk said no: log it, change nothing else, and say why."""
-    known = REFUSALS.get(error.sevdesk_code)
-    details = {**failure_details(error), "reason": known[0] if known else error.code}
-    lock.save(event="cancel_failed", actor=actor, details=details, pending_write=None)
+class _Refused(Conflict):
+    """sevDesk said no to the cancellation; the invoice stays as it was."""
+
+
+def _refusal(invoice_id: str, error: SevdeskRefused) -> AppError:
+    known = REFUSALS.get(error.sevdesk_code or 0)
     if known is None:
         return error  # some other refusal: sevDesk's own message, 422
     code, why = known
-    return Conflict(
-        f"Invoice {lock.record.invoice_id} cannot be cancelled: {why} (sevDesk: {error.message}).",
+    return _Refused(
+        f"Invoice {invoice_id} cannot be cancelled: {why} (sevDesk: {error.message}).",
         code=code,
         details={"sevdeskCode": error.sevdesk_code},
     )
 
 
-def _record_failure(
-    lock: InvoiceLock, actor: str, error: AppError, *, outcome: str | None = None, keep_pending: bool = False
-) -> None:
-    details = failure_details(error)
-    if outcome:
-        details["outcome"] = outcome
-    changes: dict[str, Any] = {"last_error": details}
-    if not keep_pending:
-        changes["pending_write"] = None
-    lock.save(event="cancel_failed", actor=actor, details=details, **changes)
+def _record_failure(lease: InvoiceLease, writes: WriteOnce, error: AppError) -> None:
+    refused = isinstance(error, _Refused | SevdeskRefused)
+    details: dict[str, Any] = {}
+    if isinstance(error, _Refused) and isinstance(error.__cause__, SevdeskError):
+        details = {**failure_details(error.__cause__), "reason": error.code}
+    record_failure(lease, error, keep_pending=not writes.settled, details=details, remember=not refused)

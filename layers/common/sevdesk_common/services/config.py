@@ -11,6 +11,7 @@ from sevdesk_common.credentials import get_token
 from sevdesk_common.errors import Conflict, Unprocessable
 from sevdesk_common.models.config import TEMPLATE_FIELDS, ConfigUpdate, ConfigView, SevdeskConfig
 from sevdesk_common.repository import get_config_item, put_config_item
+from sevdesk_common.services.templates import list_templates
 
 _MAX_RACES = 5
 
@@ -56,8 +57,6 @@ def update_config(update: ConfigUpdate, caller: Caller) -> ConfigView:
 def _check_templates_exist(mapped: dict[str, str], token: str) -> None:
     if not mapped:
         return
-    from sevdesk_common.services.templates import list_templates
-
     known = {template.id for template in list_templates(token=token).templates}
     unknown = [
         {"field": field, "templateId": template_id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sevdesk_common.auth import Caller
-from sevdesk_common.credentials import require_token
+from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError
 from sevdesk_common.models.config import ConnectionFailure, ConnectionResult
 from sevdesk_common.observability import logger, metrics
@@ -15,10 +15,7 @@ SUPPORTED_BOOKKEEPING_VERSION = "2.0"
 
 
 def verify_connection(caller: Caller) -> ConnectionResult:
-    token = require_token()
-    from sevdesk_common.sevdesk import client_for
-
-    client = client_for(token)
+    client = sevdesk_client()
     now = datetime.now(UTC)
     try:
         version = client.bookkeeping_system_version()

@@ -1,12 +1,15 @@
-"""sevDesk's invoice templates for the mapping dropdowns, cached for a few minutes."""
+"""sevDesk's invoice templates: the list for the mapping dropdowns (cached for a few minutes),
+and which template an invoice and its cancellation get."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 
+from sevdesk_common.clients import client_for
 from sevdesk_common.credentials import require_token
-from sevdesk_common.models.config import InvoiceTemplate, TemplateList
+from sevdesk_common.models.config import InvoiceTemplate, SevdeskConfig, TemplateList
+from sevdesk_common.models.invoice import DealType, InvoiceHandover
 from sevdesk_common.repository import get_cached, put_cached
 from sevdesk_common.settings import get_settings
 
@@ -18,9 +21,6 @@ def list_templates(token: str | None = None) -> TemplateList:
     cached = get_cached(cache_name)
     if cached is not None:
         return TemplateList.model_validate(cached)
-
-    from sevdesk_common.sevdesk import client_for
-
     templates = client_for(token).list_templates("Invoice")
     result = TemplateList(
         templates=[InvoiceTemplate(id=t.id, name=t.name, is_default=t.is_default) for t in templates],
@@ -28,3 +28,14 @@ def list_templates(token: str | None = None) -> TemplateList:
     )
     put_cached(cache_name, result.model_dump(mode="json"), ttl_seconds=get_settings().template_cache_seconds)
     return result
+
+
+def invoice_template(config: SevdeskConfig, handover: InvoiceHandover) -> str | None:
+    """The document template mapping first, then the deal type's; None: sevDesk's default."""
+    if handover.document_template_id and handover.document_template_id in config.document_templates:
+        return config.document_templates[handover.document_template_id]
+    return {"EB": config.template_eb_ar, "KOP": config.template_kop_ar}.get(handover.deal_type)
+
+
+def cancellation_template(config: SevdeskConfig, deal_type: DealType) -> str | None:
+    return config.template_eb_sr if deal_type == "EB" else config.template_kop_sr

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from sevdesk_common.sevdesk.budget import BudgetClass
+from sevdesk_common.sevdesk.budget import BudgetClass, OutboundBudget
 from sevdesk_common.sevdesk.core import Reply, Request, SevdeskHttp
 from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound, SevdeskProtocolError
 from sevdesk_common.sevdesk.models import (
@@ -79,6 +79,15 @@ def _flag(value: bool) -> str:
 
 class SevdeskClient(SevdeskHttp):
     # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def budget(self) -> OutboundBudget | None:
+        return self._budget
+
+    def reserve(self, requests: int, budget_class: BudgetClass = "default") -> None:
+        """Take the budget for the next `requests` calls in one go (see OutboundBudget)."""
+        if self._budget is not None and requests > 0:
+            self._budget.reserve(requests, budget_class)
 
     def _get(
         self, path: str, operation: str, params: dict[str, Any] | None = None, budget: BudgetClass = "default"

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sevdesk_common.observability import logger, metrics, redact
+from sevdesk_common import deadline
+from sevdesk_common.errors import TimeBudgetExceeded
+from sevdesk_common.observability import logger, metrics, redact, tracer
 from sevdesk_common.settings import Settings, get_settings
 from sevdesk_common.sevdesk.errors import (
     SevdeskAmbiguousWrite,
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 USER_AGENT = "sevdesk-integration/0.1.0"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# An attempt needs at least this long to be worth starting within the invocation's budget.
+MIN_ATTEMPT_SECONDS = 1.0
 # Pools reused across warm invocations, keyed by a hash so the token is never a dict key.
 _POOLS: dict[str, httpx.Client] = {}
 
@@ -119,6 +123,7 @@ class SevdeskHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         budget: OutboundBudget | None = None,
+        refresh_token: Callable[[], str | None] | None = None,
     ) -> None:
         self._settings = settings or get_settings()
         self.base_url = (base_url or self._settings.sevdesk_base_url).rstrip("/")
@@ -129,6 +134,7 @@ class SevdeskHttp:
         )
         self._sleep = sleep
         self._budget = budget
+        self._refresh_token = refresh_token
         low, high = self._settings.sevdesk_retry_min_seconds, self._settings.sevdesk_retry_max_seconds
         self._backoff = wait_exponential_jitter(multiplier=low, max=high, jitter=low, min=low)
 
@@ -136,8 +142,36 @@ class SevdeskHttp:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     def call(self, request: Request) -> Reply:
+        """Send `request` under the retry rules; one span per call in the trace."""
+        with tracer.provider.in_subsegment(f"## sevdesk {request.operation}") as span:
+            span.put_annotation("sevdesk_operation", request.operation)
+            try:
+                reply = self._call_refreshing(request)
+            except SevdeskError as error:
+                span.put_annotation("sevdesk_outcome", error.code)
+                if error.http_status is not None:
+                    span.put_annotation("sevdesk_status", error.http_status)
+                raise
+            span.put_annotation("sevdesk_outcome", "ok")
+            span.put_annotation("sevdesk_status", reply.response.status_code)
+            return reply
+
+    def _call_refreshing(self, request: Request) -> Reply:
+        try:
+            return self._call_with_retries(request)
+        except SevdeskUnauthorized:
+            # The token may have been rotated since it was cached: read the secret once more.
+            # A 401 was not applied, so repeating even a write is safe.
+            fresh = self._refresh_token() if self._refresh_token else None
+            if not fresh or fresh == self._http.headers.get("Authorization"):
+                raise
+            logger.info("sevDesk refused the cached token; retrying with the current secret")
+            self._http.headers["Authorization"] = fresh
+            return self._call_with_retries(request)
+
+    def _call_with_retries(self, request: Request) -> Reply:
         retrying = Retrying(
-            stop=stop_after_attempt(max(1, self._settings.sevdesk_max_attempts)),
+            stop=stop_after_attempt(max(1, self._settings.sevdesk_max_attempts)) | _out_of_time,
             wait=self._wait,
             retry=retry_if_exception(lambda exc: isinstance(exc, SevdeskError) and exc.retryable),
             sleep=self._sleep,
@@ -151,12 +185,21 @@ class SevdeskHttp:
         return float(hint) if hint is not None else float(self._backoff(state))
 
     def _send_once(self, request: Request) -> Reply:
+        left = deadline.remaining()
+        if left is not None and left < MIN_ATTEMPT_SECONDS:
+            # Not sent, so not ambiguous: the caller's next try starts with a fresh budget.
+            raise TimeBudgetExceeded(f"sevDesk {request.operation}")
         if self._budget is not None:
             self._budget.acquire(request.budget_class)
         started = time.monotonic()
         try:
             response = self._http.request(
-                request.method, request.path, params=request.params, json=request.json, files=request.files
+                request.method,
+                request.path,
+                params=request.params,
+                json=request.json,
+                files=request.files,
+                timeout=self._timeout(),
             )
         except httpx.TransportError as exc:
             error = self._transport_error(exc, request)
@@ -167,6 +210,11 @@ class SevdeskHttp:
         if error is not None:
             raise error
         return Reply(request, response, body)
+
+    def _timeout(self) -> httpx.Timeout:
+        settings = self._settings
+        read = deadline.within(settings.sevdesk_timeout_seconds)
+        return httpx.Timeout(read, connect=min(read, settings.sevdesk_connect_timeout_seconds))
 
     def _transport_error(self, exc: httpx.TransportError, request: Request) -> SevdeskError:
         kind = type(exc).__name__
@@ -266,6 +314,12 @@ class SevdeskHttp:
             _count("SevdeskErrors")
         if isinstance(error, SevdeskAmbiguousWrite):
             _count("SevdeskAmbiguousWrites")
+
+
+def _out_of_time(state: RetryCallState) -> bool:
+    """Stop retrying when the pause before the next attempt would use up the budget."""
+    left = deadline.remaining()
+    return left is not None and (state.upcoming_sleep or 0.0) + MIN_ATTEMPT_SECONDS > left
 
 
 def _decode(response: httpx.Response) -> tuple[Any, bool]:
