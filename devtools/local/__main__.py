@@ -90,6 +90,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
     for r in tpl.routes():
         spec = stack.functions.specs[r.function]
         lines.append(f"  {r.method:<6} {r.path:<48} {spec.snake:<20} {_who(spec.code_dir, r.authorizer)}")
+    lines.append(f"API docs      {stack.api_url}/docs   (Swagger UI; Try it out as dev-admin)")
     lines.append(f"moto          {stack.moto_url}   (AWS_ENDPOINT_URL; region eu-central-1)")
     for kind, names in stack.resources.items():
         if names:

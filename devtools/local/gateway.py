@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from devtools.local.api_docs import ApiDocs
 from devtools.local.runtime import FunctionError
 from devtools.local.template import ACCOUNT, ApiRoute
 from devtools.local.tokens import AuthError, DevKeys, gateway_claims
@@ -89,6 +90,7 @@ class Gateway:
         keys: DevKeys | None,
         cors: Cors | None,
         stage: str = "$default",
+        docs: ApiDocs | None = None,
     ) -> None:
         # Static segments beat parameters, like API Gateway's "most specific route wins".
         self.routes = sorted((_compile(r) for r in routes), key=_specificity)
@@ -96,6 +98,7 @@ class Gateway:
         self.keys = keys
         self.cors = cors
         self.stage = stage
+        self.docs = docs
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.handle(Request(environ))(environ, start_response)
@@ -104,6 +107,8 @@ class Gateway:
         request_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode()
         if req.path == "/.well-known/jwks.json" and self.keys:
             return _message(200, self.keys.jwks(), request_id)
+        if self.docs and (page := self.docs.handle(req)) is not None:  # local only: no auth, no route
+            return page
         if req.method == "OPTIONS" and self.cors and req.headers.get("Access-Control-Request-Method"):
             return self._preflight(req, request_id)
         resp = self._route(req, request_id)

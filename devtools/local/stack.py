@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from devtools.local.api_docs import ApiDocs
 from devtools.local.gateway import Cors, Gateway, GatewayServer
 from devtools.local.handlers import FunctionRegistry
 from devtools.local.moto_server import MotoServer, seed
@@ -123,7 +124,8 @@ class LocalStack:
 
         keys = _keys(tpl, state_dir)
         cors = Cors.from_template(tpl.http_api().get("CorsConfiguration"))
-        gw = Gateway(tpl.routes(), registry.invoke, keys, cors, tpl.stage())
+        docs = ApiDocs(lambda: keys.mint("dev-admin", ["admin", "staff"]))
+        gw = Gateway(tpl.routes(), registry.invoke, keys, cors, tpl.stage(), docs)
         gateway = GatewayServer(gw, host, ports.api).start()
 
         stack = cls(

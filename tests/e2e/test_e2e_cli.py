@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 
@@ -60,6 +61,14 @@ def test_banner_prints_two_dev_tokens(up: UpProcess) -> None:
         assert claims["user_type"] == "internal"
         assert 11 * 3600 < claims["exp"] - claims["iat"] <= 12 * 3600
     assert up.state["moto_url"] in up.banner
+
+
+def test_banner_names_the_api_docs_page_it_serves(up: UpProcess) -> None:
+    docs_url = f"{up.state['api_url']}/docs"
+    assert docs_url in up.banner
+    page = httpx.get(docs_url, timeout=10)
+    assert page.status_code == 200
+    assert "swagger-ui-bundle.js" in page.text
 
 
 def test_state_machine_runs_to_success_through_python_handlers(up: UpProcess) -> None:
