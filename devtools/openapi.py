@@ -46,7 +46,17 @@ ERROR_STATUSES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Set by API Gateway"}},
     ),
     "403": ("Not an internal user, or lacking the role", ERROR, {}),
-    "409": ("Conflict with the current state", ERROR, {}),
+    "409": (
+        "Conflict with the current state. Retryable, with Retry-After: `invoice_busy` (another action "
+        "holds the invoice for a moment), `contact_busy`. Final until something changes: "
+        "`invoice_not_published`, `invoice_already_published`, `already_cancelled`, `invoice_cancelled`, "
+        "`version_conflict`, `invoice_write_pending` (repeat the named action first), "
+        "`send_outcome_unknown` (check the inbox, then send with `resend: true`), sevDesk's refusals "
+        "(`already_cancelled_in_sevdesk`, `credit_note_exists`, `partially_paid`), "
+        "`sevdesk_token_not_configured`.",
+        ERROR,
+        {"Retry-After": RETRY_AFTER},
+    ),
     "422": ("Refused by sevDesk or an unknown reference", ERROR, {}),
     "429": (
         "Over 20 requests per 60 s for this user",
@@ -55,10 +65,12 @@ ERROR_STATUSES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
     "502": ("sevDesk failed", ERROR, {}),
     "503": (
-        "sevDesk unreachable or the outcome of a write is unknown; Retry-After when the wait is known "
-        "(`sevdesk_outcome_pending`)",
+        "Retryable after Retry-After: `sevdesk_outcome_unknown` (sevDesk did not confirm a write; the "
+        "retry checks sevDesk first and never does it twice), `sevdesk_rate_limited` (sevDesk or the "
+        "shared budget), `sevdesk_unavailable` (sevDesk unreachable), `time_budget_exceeded` (sevDesk "
+        "answered too slowly to finish within API Gateway's limit).",
         ERROR,
-        {"Retry-After": RETRY_AFTER},
+        {"Retry-After": {**RETRY_AFTER, "required": True}},
     ),
 }
 NOT_FOUND = (

@@ -122,6 +122,16 @@ def _who(code_dir: Path, authorizer: str | None) -> str:
 
 
 def token(args: argparse.Namespace) -> int:
+    key_file = args.state_dir / "jwt-key.pem"
+    if not key_file.exists():
+        # A new key would sign tokens that no running stack accepts.
+        print(
+            f"no stack key in {args.state_dir}: start the stack with this state dir first "
+            f"(python -m devtools.local --state-dir {args.state_dir} up), or pass the state dir "
+            "the stack uses, before the subcommand: python -m devtools.local --state-dir DIR token",
+            file=sys.stderr,
+        )
+        return 2
     tpl = LocalTemplate.load(args.template)
     keys = _keys(tpl, args.state_dir)
     roles = [r for r in args.roles.split(",") if r]

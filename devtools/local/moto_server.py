@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
+import botocore.exceptions
 import httpx
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import (
@@ -104,6 +105,9 @@ def _json(payload: Any, status: int, headers: dict[str, str]) -> Response:
 
 
 class MotoServer:
+    _running = 0
+    _running_lock = threading.Lock()
+
     def __init__(self, registry: FunctionRegistry, host: str = "127.0.0.1", port: int = 5055) -> None:
         moto_patches.install()
         app = LambdaMiddleware(DomainDispatcherApplication(create_backend_app), registry)
@@ -118,12 +122,19 @@ class MotoServer:
         # The SFN interpreter calls Lambda at localhost:$MOTO_PORT (moto.settings.moto_server_port).
         os.environ["MOTO_PORT"] = str(self.server.server_port)
         self._thread.start()
-        httpx.post(f"{self.url}/moto-api/reset").raise_for_status()  # same process may have run a stack
+        # moto's backends are per process: start clean, unless another stack of this process
+        # still runs on them (tests that start a second stack); seeding then skips what exists.
+        with MotoServer._running_lock:
+            if not MotoServer._running:
+                httpx.post(f"{self.url}/moto-api/reset").raise_for_status()
+            MotoServer._running += 1
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         httpx.post(f"{self.url}/moto-api/config", json=config).raise_for_status()
         return self
 
     def stop(self) -> None:
+        with MotoServer._running_lock:
+            MotoServer._running -= 1
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
@@ -175,29 +186,48 @@ def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, li
                 if index_kind == "GlobalSecondaryIndexes" and kwargs["BillingMode"] == "PROVISIONED":
                     for gsi in kwargs[index_kind]:
                         gsi.setdefault("ProvisionedThroughput", throughput)
-        ddb.create_table(**kwargs)
+        created["tables"].append(name)
+        if _exists("ResourceInUseException", ddb.create_table, **kwargs):
+            continue
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-        created["tables"].append(name)
 
     sm = client("secretsmanager", endpoint)
     for logical_id, res in template.of_type("AWS::SecretsManager::Secret").items():
         props = template.resolve(res.get("Properties", {}))
         name = template.physical_name(logical_id)
-        sm.create_secret(Name=name, SecretString=_secret_string(props.get("SecretString", ""), api_token))
+        secret = _secret_string(props.get("SecretString", ""), api_token)
+        _exists("ResourceExistsException", sm.create_secret, Name=name, SecretString=secret)
         created["secrets"].append(name)
 
     s3 = client("s3", endpoint)
     for logical_id in template.of_type("AWS::S3::Bucket"):
         name = template.physical_name(logical_id)
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        config = {"LocationConstraint": REGION}
+        _exists("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=name, CreateBucketConfiguration=config)
         created["buckets"].append(name)
 
     sfn = client("stepfunctions", endpoint)
     for name, definition in template.state_machines().items():
-        sfn.create_state_machine(
-            name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
+        role = f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
+        _exists(
+            "StateMachineAlreadyExists",
+            sfn.create_state_machine,
+            name=name,
+            definition=definition,
+            roleArn=role,
         )
         created["state_machines"].append(name)
     return created
+
+
+def _exists(code: str, create: Callable[..., Any], **kwargs: Any) -> bool:
+    """Create a resource; True when moto says it exists already (another stack made it)."""
+    try:
+        create(**kwargs)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] != code:
+            raise
+        return True
+    return False

@@ -3,6 +3,7 @@ failures worth Lambda's async retry (5xx, unknown outcome, rate limit, busy)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sevdesk_common import deadline
 from sevdesk_common.observability import logger, metrics, tracer
 from sevdesk_common.services.auto_publish import handle_auto_publish
 
@@ -11,4 +12,5 @@ from sevdesk_common.services.auto_publish import handle_auto_publish
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deadline.start(float("inf"), context)  # the function's own timeout is the budget
     return handle_auto_publish(event)

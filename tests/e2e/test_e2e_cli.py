@@ -155,3 +155,26 @@ def test_replay_of_events_fixture_via_stack_and_in_process(stack: LocalStack, tm
     )
     assert in_process.returncode == 0, in_process.stderr
     assert json.loads(in_process.stdout)["statusCode"] == 200
+
+
+def test_token_is_signed_with_the_running_stacks_key(up: UpProcess, tmp_path: Path) -> None:
+    minted = subprocess.run(
+        [*cli("--template", str(FIXTURES / "template.yaml"), "--state-dir", str(up.state_dir)), "token",
+         "--sub", "ops-1", "--roles", "admin,staff"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert minted.returncode == 0, minted.stderr
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key((up.state_dir / "jwt-key.pem").read_bytes(), password=None)
+    claims = jwt.decode(
+        minted.stdout.strip(), key.public_key(), algorithms=["RS256"], options={"verify_aud": False}
+    )  # verifies with the stack's key
+    assert claims["sub"] == "ops-1"
+
+    elsewhere = subprocess.run(
+        [*cli("--state-dir", str(tmp_path / "empty")), "token"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert elsewhere.returncode == 2
+    assert "no stack key" in elsewhere.stderr and not elsewhere.stdout

@@ -112,3 +112,21 @@ def test_template_cache_expires(
     invoke("templates_list", claims=ADMIN)
 
     assert paths(emulator).count("/DocServer/getTemplatesWithThumb") == 2
+
+
+def test_a_rotated_token_is_picked_up_at_once(emulator: Any, token_configured: str) -> None:
+    """The secret gets a new token while the functions still hold the old one (cached for
+    minutes): sevDesk's 401 makes them read the secret again instead of reporting a bad token."""
+    assert invoke("connection_test", claims=ADMIN).body["isConnected"] is True
+    rotated = "fedcba9876543210fedcba9876543210"
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=SECRET_ID, SecretString=json.dumps({"apiToken": rotated})
+    )
+    emulator.token = rotated  # sevDesk now accepts only the new one
+    emulator.requests.clear()
+
+    again = invoke("connection_test", claims=ADMIN)
+
+    assert again.status == 200 and again.body["isConnected"] is True, again.body
+    # The first request was refused with the old token and repeated once with the new one.
+    assert paths(emulator) == ["/Tools/bookkeepingSystemVersion"] * 2 + ["/SevUser"]

@@ -185,3 +185,21 @@ def test_layer_matches_the_functions_runtime(logical_id: str) -> None:
     assert "python3.13" in props.get("CompatibleRuntimes", [])
     assert "arm64" in props.get("CompatibleArchitectures", [])
     assert LAYERS[logical_id]["Metadata"].get("BuildArchitecture") == "arm64"
+
+
+def test_route_functions_answer_before_api_gateway_gives_up() -> None:
+    """API Gateway ends an integration at 30 s; a route's own budget (deadline.py) plus the
+    reserve for its last write must fit in its Lambda timeout, which must end before that."""
+    from sevdesk_common.deadline import ANSWER_RESERVE_SECONDS
+    from sevdesk_common.settings import Settings
+
+    budget = Settings.model_fields["route_budget_seconds"].default
+    routes = {
+        lid: f
+        for lid, f in FUNCTIONS.items()
+        if any(e.get("Type") == "HttpApi" for e in (f["Properties"].get("Events") or {}).values())
+    }
+    assert routes
+    for logical_id, function in routes.items():
+        timeout = function["Properties"].get("Timeout", GLOBAL_FUNCTION.get("Timeout", 3))
+        assert budget + ANSWER_RESERVE_SECONDS < timeout < 30, (logical_id, timeout)

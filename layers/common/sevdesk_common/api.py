@@ -37,9 +37,15 @@ JSON_MEDIA_TYPE = content_types.APPLICATION_JSON
 INVOICE_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9._-]+$"}
 
 
+# A 503 is always worth retrying; without a better figure, after this long.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+
 def error_response(error: AppError) -> Response:
     headers: dict[str, str] = {}
-    retry_after = getattr(error, "retry_after", None)
+    retry_after = error.retry_after
+    if retry_after is None and error.status == 503:
+        retry_after = DEFAULT_RETRY_AFTER_SECONDS
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return Response(
