@@ -4,12 +4,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# What mypy checks (settings in pyproject.toml).
+TYPED := layers/common/sevdesk_common functions
 REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/requirements.txt
 # What the Lambda python3.13 runtime provides and nothing else (boto3): the built artifacts run there.
 LAMBDA_RUNTIME := .venv-lambda
 LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
-.PHONY: setup local test grants lint format validate build bench openapi fuzz replay clean
+.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz replay clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -33,9 +35,10 @@ setup: $(STAMP) $(LAMBDA_STAMP) ## create .venv with every pinned dependency (an
 local: $(STAMP) ## run the whole stack on localhost (moto, sevDesk emulator, HTTP API, timers)
 	$(PY) -m devtools.local up
 
-test: $(STAMP) $(LAMBDA_STAMP) ## lint, then every test tier, offline, then each function's grants against its calls
+test: $(STAMP) $(LAMBDA_STAMP) ## lint and type check, then every test tier, offline, then each function's grants against its calls
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy $(TYPED)
 	rm -rf .grants && mkdir .grants
 	GRANTS_CALLS_DIR="$(CURDIR)/.grants" $(PY) -m pytest -n 2 --dist loadgroup
 	$(PY) -m devtools.grants check
@@ -43,9 +46,16 @@ test: $(STAMP) $(LAMBDA_STAMP) ## lint, then every test tier, offline, then each
 grants: $(STAMP) ## compare the AWS calls the last `make test` recorded with template.yaml's grants
 	$(PY) -m devtools.grants check
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff and mypy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy $(TYPED)
+
+typecheck: $(STAMP) ## mypy with the pydantic plugin: strict for the layer package (pyproject.toml)
+	$(PY) -m mypy $(TYPED)
+
+test-fast: $(STAMP) ## the inner loop: unit and integration tests only, no lint, no stack, no build
+	$(PY) -m pytest -n 2 --dist loadgroup -q tests/unit tests/integration
 
 format: $(STAMP)
 	$(PY) -m ruff format .

@@ -1,7 +1,7 @@
 """POST /api/sevdesk/invoices/{invoiceId}/cancel (staff): cancel the invoice in sevDesk
 (a cancellation invoice; a draft is deleted instead)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -23,5 +23,5 @@ def cancel_invoice(invoiceId: Annotated[str, Path(**INVOICE_ID)]) -> HandoffStat
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

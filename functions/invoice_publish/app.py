@@ -1,7 +1,7 @@
 """POST /api/sevdesk/invoices/{invoiceId}/publish (staff): create the invoice in sevDesk and
 finalize it (resumable; never a second sevDesk invoice). Returns the handoff state."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,5 +25,5 @@ def publish_invoice(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(event, context)

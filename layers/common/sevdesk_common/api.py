@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +32,8 @@ from sevdesk_common.ratelimit import TokenBucket
 from sevdesk_common.repository import get_table
 from sevdesk_common.settings import get_settings
 
-CALLER_KEY = "caller"
+# The caller of the invocation in progress (one at a time per Lambda instance).
+_caller: ContextVar[Caller] = ContextVar("caller")
 JSON_MEDIA_TYPE = content_types.APPLICATION_JSON
 # Path parameter rules shared by the invoice routes (R1 ids: letters, digits, - _ .).
 INVOICE_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9._-]+$"}
@@ -41,7 +43,7 @@ INVOICE_ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9._-]+$"
 DEFAULT_RETRY_AFTER_SECONDS = 5
 
 
-def error_response(error: AppError) -> Response:
+def error_response(error: AppError) -> Response[Any]:
     headers: dict[str, str] = {}
     retry_after = error.retry_after
     if retry_after is None and error.status == 503:
@@ -127,24 +129,24 @@ class Api:
         self.resolver.exception_handler(Exception)(self._unexpected)
         self._takes_body: bool | None = None
 
-    def _invalid(self, error: RequestValidationError) -> Response:
+    def _invalid(self, error: RequestValidationError) -> Response[Any]:
         # Powertools reports a response that fails its own model the same way: that is our bug.
         if any(tuple(issue.get("loc", ()))[:1] == ("response",) for issue in error.errors()):
             return self._unexpected(error)
         return error_response(validation_error(error))
 
     @staticmethod
-    def _no_route(error: NotFoundError) -> Response:
+    def _no_route(error: NotFoundError) -> Response[Any]:
         # API Gateway matched the route, Powertools did not: the path parameter holds characters
         # no id has (control characters, emoji, NUL). Nothing by that id exists.
         return error_response(NotFound("Not found: ids consist of letters, digits, '.', '_' and '-'."))
 
-    def _unsupported(self, error: RequestUnsupportedContentType) -> Response:
+    def _unsupported(self, error: RequestUnsupportedContentType) -> Response[Any]:
         media_type = _header(self.resolver.current_event.raw_event, "content-type")
         return error_response(unsupported_media_type(media_type.split(";", 1)[0].strip()))
 
     @staticmethod
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[Any]:
         # exc_info from the error itself: Powertools calls some handlers outside an except block.
         logger.error(
             f"unhandled error: {type(error).__name__}",
@@ -175,11 +177,11 @@ class Api:
                 "body": response.body,
                 "isBase64Encoded": False,
             }
-        self.resolver.append_context(**{CALLER_KEY: caller})
+        token = _caller.set(caller)
         try:
             return self.resolver.resolve(event, context)
         finally:
-            self.resolver.clear_context()
+            _caller.reset(token)
 
     def _admit(self, event: dict[str, Any]) -> Caller:
         settings = get_settings()
@@ -190,7 +192,7 @@ class Api:
         return caller
 
     def caller(self) -> Caller:
-        return self.resolver.context[CALLER_KEY]
+        return _caller.get()
 
     @property
     def takes_body(self) -> bool:

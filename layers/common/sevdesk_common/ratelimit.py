@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -95,6 +95,6 @@ class TokenBucket:
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-                old = error.response.get("Item", {}).get("tat")
+                old = cast(dict[str, Any], error.response.get("Item") or {}).get("tat")
                 seen = float(old["N"] if isinstance(old, dict) else old) if old is not None else None
         return self.interval  # extreme contention: report a short wait rather than spinning

@@ -117,7 +117,8 @@ def get_cached(name: str) -> dict[str, Any] | None:
     # TTL deletion is lazy (and never happens in moto), so expiry is checked on read.
     if not item or int(item.get("expiresAt", 0)) <= time.time():
         return None
-    return plain(item["value"])
+    value: dict[str, Any] = plain(item["value"])
+    return value
 
 
 def put_cached(name: str, value: dict[str, Any], *, ttl_seconds: int) -> None:

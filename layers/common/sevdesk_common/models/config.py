@@ -11,8 +11,8 @@ from sevdesk_common.models.base import ApiModel, StrictApiModel
 from sevdesk_common.models.fields import integer
 
 ChartOfAccounts = Literal["SKR03", "SKR04"]
-Version = integer(ge=0)
-SyncInterval = integer(ge=1, le=1440)
+Version = Annotated[int, *integer(ge=0)]
+SyncInterval = Annotated[int, *integer(ge=1, le=1440)]
 TemplateId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 # R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).

@@ -65,32 +65,35 @@ def _strip(required: bool) -> Callable[[str], str]:
     return strip
 
 
-def text(max_length: int, *, required: bool = True, description: str | None = None) -> Any:
-    """Free text: the length limits apply to what was sent, then surrounding whitespace is
+# Each factory gives the metadata of a field type; use it as `Annotated[str, *text(255)]`, so
+# that the type checker still sees the base type.
+Rules = tuple[Any, ...]
+
+
+def text(max_length: int, *, required: bool = True, description: str | None = None) -> Rules:
+    """Free text (str): the length limits apply to what was sent, then surrounding whitespace is
     dropped (and a required text must not be blank)."""
-    return Annotated[
-        str,
+    return (
         Field(min_length=1 if required else 0, max_length=max_length, description=description),
         AfterValidator(_strip(required)),
-    ]
+    )
 
 
-def decimal(integer_digits: int, description: str, *, places: int = 4, positive: bool = False) -> Any:
-    """A decimal as a JSON number or as a plain decimal string (no exponent, no '+')."""
+def decimal(integer_digits: int, description: str, *, places: int = 4, positive: bool = False) -> Rules:
+    """A Decimal, sent as a JSON number or as a plain decimal string (no exponent, no '+')."""
     sign = "" if positive else "-?"
     not_zero = r"(?!0+(\.0+)?$)" if positive else ""
     pattern = rf"^{not_zero}{sign}[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{places}}})?$"
     bound = 10**integer_digits
     number = {"type": "number", "exclusiveMinimum": 0 if positive else -bound, "exclusiveMaximum": bound}
     limits = f"at most {integer_digits} digits before the point and {places} after"
-    return Annotated[
-        Decimal,
+    return (
         BeforeValidator(_number_or_text(pattern, f"a decimal number ({limits}) expected")),
         Field(
             max_digits=integer_digits + places,
             decimal_places=places,
             allow_inf_nan=False,
-            **({"gt": 0} if positive else {}),
+            gt=0 if positive else None,
         ),
         WithJsonSchema(
             {
@@ -100,11 +103,11 @@ def decimal(integer_digits: int, description: str, *, places: int = 4, positive:
             mode="validation",
         ),
         WithJsonSchema(DECIMAL_OUT, mode="serialization"),
-    ]
+    )
 
 
-def one_of_numbers(allowed: Collection[int], description: str) -> Any:
-    """A decimal that must be one of a few whole numbers: as a number, or as text like "19.0"."""
+def one_of_numbers(allowed: Collection[int], description: str) -> Rules:
+    """A Decimal that must be one of a few whole numbers: as a number, or as text like "19.0"."""
     choices = sorted(allowed)
     pattern = rf"^({'|'.join(str(n) for n in choices)})(\.0+)?$"
     message = f"must be one of {', '.join(str(n) for n in choices)}"
@@ -115,8 +118,7 @@ def one_of_numbers(allowed: Collection[int], description: str) -> Any:
             raise ValueError(message)
         return value
 
-    return Annotated[
-        Decimal,
+    return (
         BeforeValidator(_number_or_text(pattern, message)),
         AfterValidator(member),
         WithJsonSchema(
@@ -127,11 +129,11 @@ def one_of_numbers(allowed: Collection[int], description: str) -> Any:
             mode="validation",
         ),
         WithJsonSchema(DECIMAL_OUT, mode="serialization"),
-    ]
+    )
 
 
-def code(allowed: Collection[str], what: str) -> Any:
-    """One of a fixed set of codes, exactly as listed (no case folding, no whitespace)."""
+def code(allowed: Collection[str], what: str) -> Rules:
+    """A str that is one of a fixed set of codes, exactly as listed (no case folding, no whitespace)."""
     choices = sorted(allowed)
 
     listed = ", ".join(choices) if len(choices) <= 10 else f"{', '.join(choices[:10])}, ..."
@@ -141,7 +143,7 @@ def code(allowed: Collection[str], what: str) -> Any:
             raise ValueError(f"unknown {what} {value!r}; expected one of: {listed}")
         return value
 
-    return Annotated[str, BeforeValidator(member), WithJsonSchema({"type": "string", "enum": choices})]
+    return (BeforeValidator(member), WithJsonSchema({"type": "string", "enum": choices}))
 
 
 def _iso_date(value: Any) -> Any:
@@ -155,9 +157,10 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 
 
-def integer(*, ge: int | None = None, le: int | None = None) -> Any:
-    # The bounds sit inside, before the validator, so the JSON Schema gets minimum/maximum.
-    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_integer)]
+def integer(*, ge: int | None = None, le: int | None = None) -> Rules:
+    """An int sent as a JSON integer. The bounds sit before the validator, so the JSON Schema
+    gets minimum/maximum."""
+    return (Field(ge=ge, le=le), BeforeValidator(_json_integer))
 
 
 # An amount the API answers (response models only).

@@ -40,20 +40,20 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-Text = text(255)
-Id = text(64)
-OptionalText = text(255, required=False)
-Zip = text(20)
-Description = text(2000, required=False)
-RecipientId = text(64, description="R1's id of the contact or company")
-InvoiceNumber = text(64, description="R1's invoice number")
-Currency = code(ISO_4217, "currency (ISO 4217 code in capitals)")
+Text = Annotated[str, *text(255)]
+Id = Annotated[str, *text(64)]
+OptionalText = Annotated[str, *text(255, required=False)]
+Zip = Annotated[str, *text(20)]
+Description = Annotated[str, *text(2000, required=False)]
+RecipientId = Annotated[str, *text(64, description="R1's id of the contact or company")]
+InvoiceNumber = Annotated[str, *text(64, description="R1's invoice number")]
+Currency = Annotated[str, *code(ISO_4217, "currency (ISO 4217 code in capitals)")]
 # sevDesk needs a StaticCountry id per country; only Germany's is known (see STATIC_COUNTRY_IDS).
-Country = code(STATIC_COUNTRY_IDS, "country (not mapped to a sevDesk country)")
-TaxRate = one_of_numbers(TAX_RATES, "VAT rate in percent: 0, 7 or 19")
-Quantity = decimal(8, "Quantity, greater than 0", positive=True)
-Money = decimal(10, "Net unit price in the invoice currency")
-PaymentDays = integer(ge=0, le=365)
+Country = Annotated[str, *code(STATIC_COUNTRY_IDS, "country (not mapped to a sevDesk country)")]
+TaxRate = Annotated[Decimal, *one_of_numbers(TAX_RATES, "VAT rate in percent: 0, 7 or 19")]
+Quantity = Annotated[Decimal, *decimal(8, "Quantity, greater than 0", positive=True)]
+Money = Annotated[Decimal, *decimal(10, "Net unit price in the invoice currency")]
+PaymentDays = Annotated[int, *integer(ge=0, le=365)]
 
 
 class Address(StrictApiModel):

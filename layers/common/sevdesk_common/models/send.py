@@ -9,8 +9,8 @@ from pydantic import Field, StrictBool
 from sevdesk_common.models.base import StrictApiModel
 from sevdesk_common.models.fields import EmailAddress, text
 
-Subject = text(255)
-MailText = text(10_000)
+Subject = Annotated[str, *text(255)]
+MailText = Annotated[str, *text(10_000)]
 
 
 class SendRequest(StrictApiModel):

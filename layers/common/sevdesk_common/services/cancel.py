@@ -16,7 +16,7 @@ from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError, Conflict
 from sevdesk_common.models.config import SevdeskConfig
 from sevdesk_common.models.invoice import Cancellation, HandoffState
-from sevdesk_common.models.record import InvoiceRecord, PendingWrite
+from sevdesk_common.models.record import InvoiceRecord, Operation, PendingWrite
 from sevdesk_common.repository import get_config_item
 from sevdesk_common.services.lease import (
     InvoiceLease,
@@ -94,7 +94,7 @@ def _check(record: InvoiceRecord) -> str:
 
 
 def _intent(record: InvoiceRecord) -> PendingWrite:
-    operation = "cancelInvoice" if record.external_invoice_number else "deleteInvoice"
+    operation: Operation = "cancelInvoice" if record.external_invoice_number else "deleteInvoice"
     return PendingWrite(
         action="cancel", operation=operation, at=datetime.now(UTC), target_id=record.external_id
     )
@@ -140,7 +140,7 @@ def _delete_draft(
             )
         writes.run(
             _intent(lease.record),
-            send=lambda: client.delete_invoice(external_id) or True,
+            send=lambda: _delete(client, external_id),
             find=lambda: _gone(client, external_id),
             policy="retry",
             describe=f"deleting the draft of invoice {lease.record.invoice_id} in sevDesk",
@@ -156,6 +156,11 @@ def _delete_draft(
         pending_write=None,
         last_error=None,
     )
+
+
+def _delete(client: SevdeskClient, external_id: str) -> bool:
+    client.delete_invoice(external_id)
+    return True
 
 
 def _gone(client: SevdeskClient, external_id: str) -> bool | None:

@@ -24,18 +24,18 @@ def verify_connection(caller: Caller) -> ConnectionResult:
         # A refused token or an unreachable sevDesk is the test's answer, not a server fault.
         logger.warning("sevDesk connection test failed", extra={"code": error.code})
         metrics.add_metric(name="ConnectionTestFailed", unit="Count", value=1)
-        failure = ConnectionFailure(code=error.code, message=error.message)
+        refused = ConnectionFailure(code=error.code, message=error.message)
         modify_config(
-            lambda c: c.model_copy(update={"is_connected": False, "last_connection_error": failure.message})
+            lambda c: c.model_copy(update={"is_connected": False, "last_connection_error": refused.message})
         )
-        return ConnectionResult(is_connected=False, error=failure)
+        return ConnectionResult(is_connected=False, error=refused)
 
     user = users[0] if users else None
     account = user.sev_client if user else None
     account_id = account.id if account else None
     # sevDesk expands sevClient (with the company name) on SevUser; fall back to the user's name.
     account_name = (getattr(account, "name", None) or user.fullname or user.username) if user else None
-    failure = None
+    failure: ConnectionFailure | None = None
     if version != SUPPORTED_BOOKKEEPING_VERSION:
         failure = ConnectionFailure(
             code="unsupported_bookkeeping_version",

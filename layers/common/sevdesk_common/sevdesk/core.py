@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from sevdesk_common import deadline
 from sevdesk_common.errors import TimeBudgetExceeded
@@ -150,10 +151,10 @@ class SevdeskHttp:
             except SevdeskError as error:
                 span.put_annotation("sevdesk_outcome", error.code)
                 if error.http_status is not None:
-                    span.put_annotation("sevdesk_status", error.http_status)
+                    span.put_annotation("sevdesk_status", str(error.http_status))
                 raise
             span.put_annotation("sevdesk_outcome", "ok")
-            span.put_annotation("sevdesk_status", reply.response.status_code)
+            span.put_annotation("sevdesk_status", str(reply.response.status_code))
             return reply
 
     def _call_refreshing(self, request: Request) -> Reply:
@@ -171,7 +172,7 @@ class SevdeskHttp:
 
     def _call_with_retries(self, request: Request) -> Reply:
         retrying = Retrying(
-            stop=stop_after_attempt(max(1, self._settings.sevdesk_max_attempts)) | _out_of_time,
+            stop=stop_after_attempt(max(1, self._settings.sevdesk_max_attempts)) | _OutOfTime(),
             wait=self._wait,
             retry=retry_if_exception(lambda exc: isinstance(exc, SevdeskError) and exc.retryable),
             sleep=self._sleep,
@@ -205,10 +206,10 @@ class SevdeskHttp:
             error = self._transport_error(exc, request)
             self._record(request, None, started, error)
             raise error from exc
-        body, error = self._inspect(request, response)
-        self._record(request, response, started, error)
-        if error is not None:
-            raise error
+        body, refusal = self._inspect(request, response)
+        self._record(request, response, started, refusal)
+        if refusal is not None:
+            raise refusal
         return Reply(request, response, body)
 
     def _timeout(self) -> httpx.Timeout:
@@ -316,10 +317,12 @@ class SevdeskHttp:
             _count("SevdeskAmbiguousWrites")
 
 
-def _out_of_time(state: RetryCallState) -> bool:
+class _OutOfTime(stop_base):
     """Stop retrying when the pause before the next attempt would use up the budget."""
-    left = deadline.remaining()
-    return left is not None and (state.upcoming_sleep or 0.0) + MIN_ATTEMPT_SECONDS > left
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and (retry_state.upcoming_sleep or 0.0) + MIN_ATTEMPT_SECONDS > left
 
 
 def _decode(response: httpx.Response) -> tuple[Any, bool]:
