@@ -47,6 +47,7 @@ START_MARKER = "--- bench: app import starts ---"
 class Options:
     runs: int
     fresh_layer: bool
+    compare_to: str | None = None  # a git ref whose cold imports are measured side by side
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,7 @@ def coldstart(options: Options) -> bool:
         args = [str(fn.app), str(fn.app.parent), str(LAYER_SOURCE)]
         samples, trace = measure(child_code(APP_CHILD, allowed), args, fn.env, options.runs)
         rows.append((fn.logical_id, samples, trace))
+    slower = _compare_coldstart(options, fns, allowed) if options.compare_to else []
 
     python = f"Python {sys.version.split()[0]}"
     print(f"## Cold import + init, median of {options.runs} fresh processes ({python}, host CPU)")
@@ -318,7 +320,52 @@ def coldstart(options: Options) -> bool:
     for logical_id in missing:
         print(f"{logical_id:<32} (no app.py yet)")
     print()
-    return not missing
+    return not missing and not slower
+
+
+@contextmanager
+def _checkout(ref: str) -> Iterator[Path]:
+    """`ref` in a temporary worktree (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=REPO_ROOT, check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False,
+                           capture_output=True)  # fmt: skip
+
+
+def _compare_coldstart(options: Options, fns: list[Function], allowed: list[str]) -> list[str]:
+    """Each function's cold import now and at `compare_to`, the two interleaved run by run so
+    that machine load hits both alike. Returns the functions more than 5 % slower now."""
+    assert options.compare_to is not None
+    code = child_code(APP_CHILD, allowed)
+    slower: list[str] = []
+    with _checkout(options.compare_to) as tree:
+        print(f"## Cold import + init now vs {options.compare_to}, interleaved, median of {options.runs}")
+        header = f"{'function':<32} {'now ms':>8} {'then ms':>8} {'change':>8}"
+        print(header)
+        print("-" * len(header))
+        for fn in fns:
+            old_app = tree / fn.app.relative_to(REPO_ROOT)
+            if not (fn.app.is_file() and old_app.is_file()):
+                continue
+            now, then = [], []
+            for _ in range(options.runs):
+                now.append(run_child(code, [str(fn.app), str(fn.app.parent), str(LAYER_SOURCE)], fn.env)[0])
+                old_layer = tree / LAYER_SOURCE.relative_to(REPO_ROOT)
+                then.append(run_child(code, [str(old_app), str(old_app.parent), str(old_layer)], fn.env)[0])
+            a = statistics.median(x.import_ms for x in now)
+            b = statistics.median(x.import_ms for x in then)
+            change = (a - b) / b * 100
+            if change > 5:
+                slower.append(fn.logical_id)
+            print(f"{fn.logical_id:<32} {a:>8.1f} {b:>8.1f} {change:>+7.1f}%")
+        print(f"more than 5 % slower: {', '.join(slower) or 'none'}")
+        print()
+    return slower
 
 
 def newest_mtime(paths: list[Path]) -> float:
@@ -394,6 +441,9 @@ def layer(options: Options) -> bool:
 BENCH_TABLE = "sevdesk-bench-state"
 BENCH_TOKEN = "0123456789abcdef0123456789abcdef"
 HANDOVER_FIXTURE = REPO_ROOT / "events" / "billing_invoice_put.json"
+PUBLISH_FIXTURE = REPO_ROOT / "events" / "invoice_publish.json"
+# DESIGN/issue target for the DynamoDB calls of one publish through its route.
+MAX_DYNAMODB_CALLS_PER_PUBLISH = 8
 POSITION_COUNTS = (1, 10, 100)
 LATENCY_INVOICES = 20
 LATENCY_POSITIONS = 10
@@ -411,6 +461,7 @@ class PublishRun:
     sevdesk_id: str
     dynamodb_calls: int = 0
     dynamodb_seconds: float = 0.0
+    dynamodb_operations: dict[str, int] | None = None
 
 
 class PublishBench:
@@ -433,6 +484,7 @@ class PublishBench:
         self._clear_caches()
         stack.callback(self._clear_caches)
         self._db_calls: list[float] = []  # seconds per DynamoDB call in the current measurement
+        self._db_operations: Counter[str] = Counter()
         self._db_started = 0.0
         self._watch_dynamodb()
         self.http = stack.enter_context(
@@ -463,8 +515,8 @@ class PublishBench:
         from aws_lambda_powertools.utilities import parameters
 
         from sevdesk_common import repository
+        from sevdesk_common.clients import clear_client_cache
         from sevdesk_common.settings import get_settings
-        from sevdesk_common.sevdesk import clear_client_cache
 
         get_settings.cache_clear()
         repository.get_table.cache_clear()
@@ -476,7 +528,8 @@ class PublishBench:
         outbound budget): moto answers in-process, so this share is not DynamoDB's real latency."""
         from sevdesk_common.repository import get_table
 
-        def before(**_: Any) -> None:
+        def before(model: Any = None, **_: Any) -> None:
+            self._db_operations[getattr(model, "name", "?")] += 1
             self._db_started = time.perf_counter()
 
         def after(**_: Any) -> None:
@@ -486,7 +539,7 @@ class PublishBench:
         events.register("before-call.dynamodb", before)
         events.register("after-call.dynamodb", after)
 
-    def hand_over(self, positions: int) -> tuple[str, Any]:
+    def hand_over(self, positions: int, customer: str | None = None) -> tuple[str, Any]:
         """A fresh hand-over of the fixture's invoice with `positions` positions and a new
         recipient, so both approaches look the contact up and create it."""
         from sevdesk_common.auth import Caller
@@ -496,7 +549,7 @@ class PublishBench:
         self.serial += 1
         body = json.loads(json.dumps(self.fixture))
         body["invoiceNumber"] = f"RE-BENCH-{self.serial:05d}"
-        body["company"]["id"] = f"bench-company-{self.serial}"
+        body["company"]["id"] = customer or f"bench-company-{self.serial}"
         template = body["positions"]
         body["positions"] = [dict(template[i % len(template)], name=f"Pos {i + 1}") for i in range(positions)]
         handover = InvoiceHandover.model_validate_json(json.dumps(body))
@@ -517,6 +570,7 @@ class PublishBench:
 
         self.emu.requests.clear()
         self._db_calls.clear()
+        self._db_operations.clear()
         start = time.perf_counter()
         sevdesk_id = action()
         seconds = time.perf_counter() - start
@@ -524,14 +578,28 @@ class PublishBench:
         metrics.clear_metrics()
         routes = Counter(_route_of(r.method, r.path) for r in list(self.emu.requests))
         calls = list(self._db_calls)
-        return PublishRun(sum(routes.values()), dict(routes), seconds, sevdesk_id, len(calls), sum(calls))
+        operations = dict(self._db_operations)
+        return PublishRun(
+            sum(routes.values()), dict(routes), seconds, sevdesk_id, len(calls), sum(calls), operations
+        )
 
     def ours(self, invoice_id: str) -> PublishRun:
-        from sevdesk_common.services.publish import publish_invoice
+        """Through the route's Lambda handler: the per-user limiter's call counts too."""
+        from functions.invoice_publish.app import lambda_handler
+
+        event = json.loads(PUBLISH_FIXTURE.read_text())
+        event["pathParameters"] = {"invoiceId": invoice_id}
+        path = f"/api/sevdesk/invoices/{invoice_id}/publish"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+        claims["sub"] = "bench-staff"
 
         def run() -> str:
-            state = publish_invoice(invoice_id, "bench-staff")
-            return str(state.external_id)
+            answer = lambda_handler(event, _BenchContext())
+            body = json.loads(answer["body"])
+            if answer["statusCode"] != 200:
+                raise RuntimeError(f"publish answered {answer['statusCode']}: {body}")
+            return str(body["externalId"])
 
         return self._measure(run)
 
@@ -683,6 +751,23 @@ def _patched_env(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+class _BenchContext:
+    function_name = "InvoicePublishFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:InvoicePublishFunction"
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/InvoicePublishFunction"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+def _operations(run: PublishRun) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted((run.dynamodb_operations or {}).items()))
+
+
 def _routes(run: PublishRun) -> str:
     return ", ".join(f"{route} {count}" for route, count in sorted(run.by_route.items()))
 
@@ -700,6 +785,10 @@ def publish_requests(options: Options) -> bool:
             naive = bench.naive(handover)
             problems += [p for p in (bench.check(ours, handover), bench.check(naive, handover)) if p]
             rows.append((count, ours, naive))
+        invoice_id, _ = bench.hand_over(2, customer="bench-returning")
+        new_customer = bench.ours(invoice_id)
+        invoice_id, _ = bench.hand_over(2, customer="bench-returning")
+        returning = bench.ours(invoice_id)
 
     print("## sevDesk requests per publish (in-process publish service vs seed 000, same emulator)")
     print("Each publish: a fresh hand-over with a new recipient (contact looked up and created).")
@@ -714,7 +803,13 @@ def publish_requests(options: Options) -> bool:
         "ours also makes DynamoDB calls per publish: "
         + ", ".join(f"{count} positions {ours.dynamodb_calls}" for count, ours, _ in rows)
     )
-    constant = len({ours.requests for _, ours, _ in rows}) == 1
+    print(
+        f"DynamoDB calls per publish through the route (target <= {MAX_DYNAMODB_CALLS_PER_PUBLISH}): "
+        f"new customer {new_customer.dynamodb_calls} ({_operations(new_customer)}); "
+        f"returning customer {returning.dynamodb_calls} ({_operations(returning)})"
+    )
+    within = max(new_customer.dynamodb_calls, returning.dynamodb_calls) <= MAX_DYNAMODB_CALLS_PER_PUBLISH
+    constant = len({ours.requests for _, ours, _ in rows}) == 1 and within
     print(f"ours constant in the positions: {'yes' if constant else 'NO'}")
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -777,6 +872,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default all)",
     )
     parser.add_argument("--fresh-layer", action="store_true", help="always rebuild the layer into a temp dir")
+    parser.add_argument(
+        "--compare-to", metavar="REF", help="also measure cold imports at this git ref, side by side"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -784,7 +882,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
     if shutil.which("make") is None and "layer" in chosen:
         parser.error("the layer section needs make")
-    options = Options(runs=max(1, args.runs), fresh_layer=args.fresh_layer)
+    options = Options(runs=max(1, args.runs), fresh_layer=args.fresh_layer, compare_to=args.compare_to)
     results = {name: SECTIONS[name](options) for name in chosen}
     failed = [name for name, ok in results.items() if not ok]
     if failed:
