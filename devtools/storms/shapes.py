@@ -11,22 +11,25 @@ from dataclasses import dataclass
 from typing import Any
 
 ACTIONS = ("publish", "publish+send", "publish+cancel")
-# sevDesk paths the invoice actions use, as the emulator matches them (relative to /api/v1).
-TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("POST", "^/Invoice/Factory/saveInvoice$", "saveInvoice"),
-    ("PUT", r"^/Invoice/\d+/sendBy$", "sendBy"),
-    ("POST", r"^/Invoice/\d+/sendViaEmail$", "sendViaEmail"),
-    ("POST", r"^/Invoice/\d+/cancelInvoice$", "cancelInvoice"),
-    ("PUT", r"^/Invoice/\d+/changeParameter$", "changeParameter"),
-    ("GET", "^/Invoice$", "GET /Invoice (lists)"),
-    ("GET", r"^/Invoice/\d+$", "GET /Invoice/{id}"),
-    ("POST", "^/Contact$", "POST /Contact"),
-    ("GET", "^/Contact$", "GET /Contact"),
-    ("POST", "^/ContactAddress$", "POST /ContactAddress"),
-    ("POST", "^/CommunicationWay$", "POST /CommunicationWay"),
-    ("GET", "^/SevUser$", "GET /SevUser"),
-    ("DELETE", r"^/Invoice/\d+$", "DELETE /Invoice/{id}"),
+# sevDesk paths the invoice actions use, as the emulator matches them (relative to /api/v1), and
+# the steps that use them.
+TARGETS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
+    ("POST", "^/Invoice/Factory/saveInvoice$", "saveInvoice", frozenset({"publish"})),
+    ("PUT", r"^/Invoice/\d+/sendBy$", "sendBy", frozenset({"publish"})),
+    ("POST", r"^/Invoice/\d+/sendViaEmail$", "sendViaEmail", frozenset({"send"})),
+    ("POST", r"^/Invoice/\d+/cancelInvoice$", "cancelInvoice", frozenset({"cancel"})),
+    ("PUT", r"^/Invoice/\d+/changeParameter$", "changeParameter", frozenset({"publish", "cancel"})),
+    ("GET", "^/Invoice$", "GET /Invoice (lists)", frozenset({"publish", "cancel"})),
+    ("GET", r"^/Invoice/\d+$", "GET /Invoice/{id}", frozenset({"publish", "send", "cancel"})),
+    ("POST", "^/Contact$", "POST /Contact", frozenset({"publish"})),
+    ("GET", "^/Contact$", "GET /Contact", frozenset({"publish"})),
+    ("POST", "^/ContactAddress$", "POST /ContactAddress", frozenset({"publish"})),
+    ("POST", "^/CommunicationWay$", "POST /CommunicationWay", frozenset({"publish"})),
+    ("GET", "^/SevUser$", "GET /SevUser", frozenset({"publish"})),
+    ("DELETE", r"^/Invoice/\d+$", "DELETE /Invoice/{id}", frozenset({"cancel"})),
 )
+# The one write of a follow-up step is where its duplicates would come from: chosen more often.
+FOLLOW_UP_WEIGHT = 4
 # (kind, applied): the fault kinds of devtools/sevdesk_emulator/faults.py, applied or not.
 FAULT_KINDS = (
     ("status", True),
@@ -121,11 +124,15 @@ def storm_shape(seed: int, index: int, callers: tuple[int, int], timing: Timing)
     else:
         actions = tuple(rng.choice(ACTIONS) for _ in range(count))
     offsets = tuple(round(rng.uniform(0.0, 0.3), 2) for _ in range(count))
-    return StormShape(seed, index, actions, offsets, _fault(rng, timing))
+    return StormShape(seed, index, actions, offsets, _fault(rng, actions, timing))
 
 
-def _fault(rng: random.Random, timing: Timing) -> FaultShape:
-    method, path, label = rng.choice(TARGETS)
+def _fault(rng: random.Random, actions: tuple[str, ...], timing: Timing) -> FaultShape:
+    """A fault on a path one of the storm's steps uses (a fault nobody meets tests nothing)."""
+    steps = {step for action in actions for step in action.split("+")}
+    used = [target for target in TARGETS if target[3] & steps]
+    weights = [FOLLOW_UP_WEIGHT if target[2] in ("sendViaEmail", "cancelInvoice") else 1 for target in used]
+    method, path, label, _ = rng.choices(used, weights)[0]
     kind, applied = rng.choice(FAULT_KINDS)
     times = rng.randint(1, 3)
     status = rng.choice((500, 502, 503)) if kind == "status" else 500
