@@ -47,7 +47,14 @@ def _parser() -> argparse.ArgumentParser:
         "--target",
         type=Path,
         default=None,
-        help="state dir of a running `python -m devtools.local up` (e.g. .local) instead of an own stack",
+        help="state dir of a running `python -m devtools.local up` (e.g. .local) instead of an own "
+        "stack; start it with SEVDESK_TIMEOUT_SECONDS and AMBIGUOUS_WRITE_GRACE_SECONDS set short",
+    )
+    parser.add_argument(
+        "--client-timeout",
+        type=float,
+        default=Timing.client_timeout,
+        help="the stack's SEVDESK_TIMEOUT_SECONDS: timeout faults hold longer, latency stays below",
     )
     parser.add_argument("--log", type=Path, default=REPO_ROOT / ".local" / "storms.log")
     return parser
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
-    timing = Timing()
+    timing = Timing(args.client_timeout, args.client_timeout + 1, args.client_timeout + 1)
     stop = threading.Event()
     started = time.monotonic()
     with ExitStack() as context:

@@ -48,6 +48,7 @@ class _User(threading.Thread):
         self.rng = random.Random(number)
         self.invoices: list[str] = []
         self.sent = 0
+        self.token = ""
         self.ids = itertools.count()
         self.tag = random.Random().getrandbits(16)
 
@@ -61,10 +62,11 @@ class _User(threading.Thread):
                 self._request(http, operation)
 
     def _headers(self) -> dict[str, str]:
-        identity = self.sent // REQUESTS_PER_IDENTITY
+        if self.sent % REQUESTS_PER_IDENTITY == 0:
+            identity = self.sent // REQUESTS_PER_IDENTITY
+            self.token = self.target.mint(f"sustain-{self.tag}-{self.number}-{identity}", ["staff"])
         self.sent += 1
-        token = self.target.mint(f"sustain-{self.tag}-{self.number}-{identity}", ["staff"])
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self.token}"}
 
     def _request(self, http: httpx.Client, operation: str) -> None:
         headers = self._headers()
@@ -118,16 +120,21 @@ def sustain(target: Target, minutes: float, out: TextIO, stop: threading.Event, 
     users = [_User(n, target, load, ends, stop) for n in range(USERS)]
     for user in users:
         user.start()
+    next_line = started + every
     while any(user.is_alive() for user in users) and not stop.is_set():
-        stop.wait(min(every, max(0.1, ends - time.monotonic())))
+        stop.wait(0.5)
+        if time.monotonic() < next_line:
+            continue
+        next_line += every
         elapsed = time.monotonic() - started
         memory.sample(elapsed)
         print(
-            f"  {elapsed:6.0f} s  {load.requests:7d} requests  {load.requests / max(elapsed, 1):5.1f}/s  "
+            f"  {elapsed:6.0f} s  {load.requests:7d} requests  {load.requests / elapsed:5.1f}/s  "
             f"{memory.line('now')}",
             file=out,
             flush=True,
         )
+    memory.sample(time.monotonic() - started)
     elapsed = time.monotonic() - started
     print(
         f"sustain: {load.requests} requests in {elapsed / 60:.1f} min; {memory.summary()}",

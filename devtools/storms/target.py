@@ -31,7 +31,6 @@ def storm_env(timing: Timing) -> dict[str, str]:
         # A campaign sends far more than one account's traffic on purpose; the outbound budget
         # would only make it slower.
         "BUDGET_DEFAULT_PER_MINUTE": "100000",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 
 
