@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parallel", type=int, default=1, help="storms at once (faults are global)")
     parser.add_argument("--only-storm", type=int, default=None, help="run storm K of --seed alone")
     parser.add_argument("--report", type=Path, default=None, help="one JSON line per storm")
+    parser.add_argument("--verbose", action="store_true", help="a line for every storm")
     parser.add_argument("--rss-every", type=int, default=50, help="print the RSS every N storms")
     parser.add_argument("--sustain-minutes", type=float, default=None, help="sustained load instead")
     parser.add_argument(
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             max_minutes=args.max_minutes,
             only_storm=args.only_storm,
             rss_every=args.rss_every,
+            verbose=args.verbose,
             timing=timing,
         )
         count = 1 if args.only_storm is not None else args.storms
