@@ -48,16 +48,24 @@ def tree_rss(root: int | None = None) -> tuple[int, int]:
     return total, count
 
 
+def own_rss(root: int | None = None) -> int:
+    """Bytes resident in `root` alone: the stack's servers (moto, emulator, gateway) without
+    the function instances, whose number comes and goes with the load."""
+    return _rss_bytes(root or os.getpid())
+
+
 @dataclass
 class MemoryWatch:
     """Samples of the tree's RSS: start, peak, latest."""
 
     root: int | None = None
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (at, bytes, processes)
+    root_samples: list[int] = field(default_factory=list)
 
     def sample(self, at: float) -> tuple[int, int]:
         rss, processes = tree_rss(self.root)
         self.samples.append((at, rss, processes))
+        self.root_samples.append(own_rss(self.root))
         return rss, processes
 
     @property
@@ -76,7 +84,17 @@ class MemoryWatch:
         if not self.samples:
             return f"rss {label}: n/a"
         _, rss, processes = self.samples[-1]
-        return f"rss {label}: {rss / 2**20:.0f} MB in {processes} processes (peak {self.peak_mb:.0f} MB)"
+        return (
+            f"rss {label}: {rss / 2**20:.0f} MB in {processes} processes (peak {self.peak_mb:.0f} MB; "
+            f"the stack's own process {self.root_samples[-1] / 2**20:.0f} MB)"
+        )
 
     def summary(self) -> str:
-        return f"rss start/peak/end: {self.start_mb:.0f} / {self.peak_mb:.0f} / {self.end_mb:.0f} MB"
+        if not self.root_samples:
+            return "rss: n/a"
+        own = self.root_samples
+        own_mb = " / ".join(f"{b / 2**20:.0f}" for b in (own[0], max(own), own[-1]))
+        return (
+            f"rss start/peak/end: {self.start_mb:.0f} / {self.peak_mb:.0f} / {self.end_mb:.0f} MB with the "
+            f"function instances; the stack's own process {own_mb} MB"
+        )
