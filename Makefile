@@ -11,7 +11,7 @@ REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/
 LAMBDA_RUNTIME := .venv-lambda
 LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
-.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz replay clean
+.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz storms replay clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -76,6 +76,11 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
 FUZZ_CASES ?= 3000
 fuzz: $(STAMP) ## fuzz the API from docs/openapi.json against the local stack: make fuzz FUZZ_CASES=10000 [FUZZ_SEED=n]
 	$(PY) -m devtools.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
+STORMS ?= 200
+STORMS_MINUTES ?= 30
+storms: $(STAMP) ## concurrent callers + sevDesk faults vs duplicates and stuck invoices: make storms STORMS=1000 [STORMS_SEED=n STORMS_MINUTES=m STORMS_ARGS=...]
+	$(PY) -m devtools.storms --storms $(STORMS) --max-minutes $(STORMS_MINUTES) $(if $(STORMS_SEED),--seed $(STORMS_SEED)) $(STORMS_ARGS)
 
 replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
