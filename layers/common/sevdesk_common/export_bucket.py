@@ -54,15 +54,14 @@ def upload_stream(key: str, chunks: Iterable[bytes], *, content_type: str = ZIP_
             digest.update(chunk)
             size += len(chunk)
             buffer += chunk
-            while len(buffer) >= part_bytes:
-                with memoryview(buffer) as view:  # one copy of the part, not two
-                    body = bytes(view[:part_bytes])
-                del buffer[:part_bytes]
-                parts.append(_send_part(bucket, key, upload_id, len(parts) + 1, body))
-                del body
+            if len(buffer) >= part_bytes:
+                # the part goes out as it is; only the few bytes past it are copied
+                rest = buffer[part_bytes:]
+                del buffer[part_bytes:]
+                parts.append(_send_part(bucket, key, upload_id, len(parts) + 1, buffer))
+                buffer = rest
         if buffer or not parts:  # the last part may be short; an empty file is one empty part
-            parts.append(_send_part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
-            buffer.clear()
+            parts.append(_send_part(bucket, key, upload_id, len(parts) + 1, buffer))
         _s3().complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
@@ -72,7 +71,7 @@ def upload_stream(key: str, chunks: Iterable[bytes], *, content_type: str = ZIP_
     return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest(), parts=len(parts))
 
 
-def _send_part(bucket: str, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
+def _send_part(bucket: str, key: str, upload_id: str, number: int, body: bytearray) -> dict[str, Any]:
     answer = _s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
     return {"PartNumber": number, "ETag": answer["ETag"]}
 
