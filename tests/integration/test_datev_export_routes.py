@@ -114,6 +114,17 @@ def test_a_finished_export_no_longer_holds_its_request(machine: str) -> None:
     assert second.body["jobId"] != first and second.body["alreadyRunning"] is False
 
 
+def test_a_job_stuck_for_hours_no_longer_holds_its_request(machine: str) -> None:
+    """Its run ended without writing a result (stopped by hand, say): the request is free again."""
+    first = start().body["jobId"]
+    hours_ago = datetime.now(UTC) - timedelta(hours=5)
+    datev_export_store.update(
+        first, expect=("queued",), changes={"status": "running", "createdAt": hours_ago}
+    )
+    second = start()
+    assert second.body["jobId"] != first and second.body["alreadyRunning"] is False
+
+
 def test_a_start_step_functions_refuses_leaves_no_orphan(
     machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

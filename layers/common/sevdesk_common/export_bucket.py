@@ -7,6 +7,7 @@ sent as soon as it is full, and the sha256 is computed on the way through.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 from collections.abc import Iterable
@@ -72,7 +73,12 @@ def upload_stream(key: str, chunks: Iterable[bytes], *, content_type: str = ZIP_
 
 
 def _send_part(bucket: str, key: str, upload_id: str, number: int, body: bytearray) -> dict[str, Any]:
-    answer = _s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+    # A bucket with Object Lock refuses parts without an integrity header; whether the SDK adds
+    # its own checksum depends on the runtime's boto3 version, Content-MD5 works with all.
+    md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+    answer = _s3().upload_part(
+        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, ContentMD5=md5
+    )
     return {"PartNumber": number, "ETag": answer["ETag"]}
 
 
