@@ -221,3 +221,35 @@ def test_an_xml_export_and_a_large_zip_in_parts(
     stored = datev_export_store.load(job_id)
     assert stored is not None and stored.s3_key is not None
     assert any(name.endswith("/document.xml") for name in stored_zip(stored.s3_key).namelist())
+
+
+def test_an_execution_whose_job_is_not_queued_does_nothing(
+    monkeypatch: pytest.MonkeyPatch, emulator: Any, dispatch: Dispatch, sfn_aws: None
+) -> None:
+    """E.g. the route marked the job failed because the start looked refused, yet it had started."""
+    from datetime import UTC, datetime
+
+    from sevdesk_common import workflows
+    from sevdesk_common.models.datev_export import DatevExportJob, DatevExportRequest
+
+    machine = use_machine(monkeypatch)
+    request = DatevExportRequest.model_validate({"startDate": "2026-01-01", "endDate": "2026-01-31"})
+    now = datetime.now(UTC)
+    job = DatevExportJob(
+        job_id="5b0e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4",
+        status="failed",
+        request=request.normalized(),
+        fingerprint=request.fingerprint(),
+        requested_by="ops-admin-1",
+        created_at=now,
+        updated_at=now,
+        failure_error="ExportNotStarted",
+    )
+    datev_export_store.insert(job, replacing=None)
+    assert workflows.start_export(job.job_id) is True
+
+    execution = wait_for(execution_arn(machine, job.job_id))
+    assert execution["status"] == "FAILED" and execution["error"] == "ExportJobNotRunning"
+    assert dispatch.invocations == [] and not emulator.requests
+    stored = datev_export_store.load(job.job_id)
+    assert stored is not None and stored.status == "failed" and stored.failure_error == "ExportNotStarted"
