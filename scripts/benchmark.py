@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
        .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
+       .venv/bin/python scripts/benchmark.py --only datev-memory,datev-lambda-seconds
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
 Every number comes from this machine: read them relative to the baselines printed alongside,
@@ -858,6 +859,23 @@ def publish_latency(options: Options) -> bool:
         print(f"PROBLEM: {problem}")
     print()
     return not problems
+
+
+# ---------------------------------------------------------------- DATEV export (scripts/bench_datev.py)
+
+
+@section("datev-memory")
+def datev_memory(options: Options) -> bool:
+    import bench_datev
+
+    return bench_datev.store_memory()
+
+
+@section("datev-lambda-seconds")
+def datev_lambda_seconds(options: Options) -> bool:
+    import bench_datev
+
+    return bench_datev.lambda_seconds()
 
 
 # ---------------------------------------------------------------- main

@@ -36,3 +36,5 @@ def clear_process_caches() -> None:
     parameters.clear_caches()
     clients = importlib.import_module("sevdesk_common.clients")
     clients.clear_client_cache()
+    importlib.import_module("sevdesk_common.export_bucket").clear_cache()
+    importlib.import_module("sevdesk_common.workflows").clear_cache()

@@ -14,6 +14,10 @@ ChartOfAccounts = Literal["SKR03", "SKR04"]
 Version = Annotated[int, *integer(ge=0)]
 SyncInterval = Annotated[int, *integer(ge=1, le=1440)]
 TemplateId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# DATEV's numbers for sevDesk's export config: Beraternummer 1001-9999999, Mandantennummer 1-99999.
+FiscalYearMonth = Annotated[int, *integer(ge=1, le=12)]
+AccountantNumber = Annotated[str, Field(pattern=r"^[1-9][0-9]{3,6}$", description="DATEV Beraternummer")]
+ClientNumber = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}$", description="DATEV Mandantennummer")]
 
 # R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).
 TEMPLATE_FIELDS = ("template_eb_ar", "template_eb_sr", "template_kop_ar", "template_kop_sr")
@@ -33,6 +37,11 @@ class SevdeskConfig(ApiModel):
     document_templates: dict[str, str] = Field(default_factory=dict)
     payment_sync_interval_minutes: int = 10
     datev_chart_of_accounts: ChartOfAccounts = "SKR03"
+    # sevDesk's DATEV export needs its accountingYearBegin; the export sets it from these when
+    # the month is known (sevDesk offers no read of its export config).
+    datev_fiscal_year_start_month: int | None = None
+    datev_accountant_number: str | None = None
+    datev_client_number: str | None = None
     auto_transfer_invoices: bool = False
     is_connected: bool = False
     connected_by: str | None = None
@@ -64,6 +73,11 @@ class ConfigUpdate(StrictApiModel):
     )
     payment_sync_interval_minutes: SyncInterval | None = None
     datev_chart_of_accounts: ChartOfAccounts | None = None
+    datev_fiscal_year_start_month: FiscalYearMonth | None = Field(
+        default=None, description="Month the fiscal year starts (1 = January); lets the DATEV export set it"
+    )
+    datev_accountant_number: AccountantNumber | None = None
+    datev_client_number: ClientNumber | None = None
     auto_transfer_invoices: StrictBool | None = None
 
 

@@ -263,6 +263,12 @@ class Progress(Wire):
     def done(self) -> bool:
         return self.total > 0 and self.current >= self.total
 
+    @property
+    def percent(self) -> int:
+        if self.total <= 0:
+            return 0
+        return max(0, min(100, self.current * 100 // self.total))
+
 
 class DownloadInfo(Wire):
     filename: str
