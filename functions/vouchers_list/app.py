@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sevdesk_common.api import make_api
 from sevdesk_common.errors import BadRequest
-from sevdesk_common.models.fields import IsoDate
+from sevdesk_common.models.fields import SevdeskDate
 from sevdesk_common.models.voucher import VoucherList, VoucherStatusName
 from sevdesk_common.observability import logger, metrics, tracer
 from sevdesk_common.services import vouchers
@@ -19,8 +19,8 @@ api = make_api(role="staff")
 @api.resolver.get("/api/sevdesk/vouchers")
 def list_vouchers(
     status: Annotated[VoucherStatusName | None, Query()] = None,
-    dateFrom: Annotated[IsoDate | None, Query(description="First voucher date (YYYY-MM-DD)")] = None,
-    dateTo: Annotated[IsoDate | None, Query(description="Last voucher date (YYYY-MM-DD)")] = None,
+    dateFrom: Annotated[SevdeskDate | None, Query(description="First voucher date (YYYY-MM-DD)")] = None,
+    dateTo: Annotated[SevdeskDate | None, Query(description="Last voucher date (YYYY-MM-DD)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> VoucherList:

@@ -136,6 +136,7 @@ def test_without_send_email_it_is_published_only(emulator: Any) -> None:
         (event(items=[]), "detail.items"),
         (event(discount="10%"), "detail.discount"),
         (event(purchasedAt="2026-11-30T11:15:00"), "detail.purchasedAt"),  # no offset: which day?
+        (event(purchasedAt="0001-01-01T00:00:00+01:00"), "detail.purchasedAt"),
         (event(contact={"id": "x"}), "detail"),  # a buyer twice (and an incomplete one)
         ({**load_event("purchase_completed"), "detail-type": "PurchaseCancelled"}, "detail-type"),
         ({"detail": "not an object"}, "source"),

@@ -191,6 +191,7 @@ def position(**changes: Any) -> dict[str, Any]:
         ({"positions": [position(netAmount="1.005")]}, "positions.0.netAmount"),
         ({"positions": [position(accountDatevId="SKR03-4930")]}, "positions.0.accountDatevId"),
         ({"voucherDate": "20.11.2026"}, "voucherDate"),
+        ({"voucherDate": "0001-01-01"}, "voucherDate"),  # sevDesk counts days in Unix seconds
         ({"currency": "eur"}, "currency"),
         ({"supplierName": " "}, "supplierName"),
         ({"taxRule": 1}, "taxRule"),

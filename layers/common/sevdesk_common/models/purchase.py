@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, StrictBool, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, model_validator
 
 from sevdesk_common.models.base import StrictApiModel
-from sevdesk_common.models.fields import EmailAddress
+from sevdesk_common.models.fields import FIRST_DAY, LAST_DAY, EmailAddress
 from sevdesk_common.models.invoice import (
     CompanyRecipient,
     Currency,
@@ -27,6 +27,14 @@ from sevdesk_common.sevdesk.payloads import berlin_date
 SOURCE = "r1.billing"
 DETAIL_TYPE = "PurchaseCompleted"
 INVOICE_ID_PREFIX = "PURCHASE-"
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
+        raise ValueError(f"a moment in the years {FIRST_DAY.year} to {LAST_DAY.year} expected")
+    return moment
+
+
 PurchaseId = Annotated[
     str,
     Field(min_length=1, max_length=55, pattern=r"^[A-Za-z0-9._-]+$", description="R1's id of the purchase"),
@@ -38,7 +46,7 @@ class PurchaseCompleted(StrictApiModel):
     producer change then lands in the dead-letter queue with the reason instead of being lost."""
 
     purchase_id: PurchaseId
-    purchased_at: AwareDatetime = Field(
+    purchased_at: Annotated[AwareDatetime, AfterValidator(_plausible)] = Field(
         description="When the purchase completed; its Berlin day is the invoice date"
     )
     invoice_number: InvoiceNumber | None = Field(

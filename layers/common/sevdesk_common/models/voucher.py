@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
-from sevdesk_common.models.fields import AmountOut, IsoDate, decimal, text
+from sevdesk_common.models.fields import AmountOut, SevdeskDate, decimal, text
 from sevdesk_common.models.invoice import Currency, TaxRate, cents
 from sevdesk_common.models.record import PendingWrite
 
@@ -100,8 +100,8 @@ class VoucherCreate(StrictApiModel):
 
     supplier_name: SupplierName
     description: DocumentNumber
-    voucher_date: IsoDate
-    delivery_date: IsoDate | None = None
+    voucher_date: SevdeskDate
+    delivery_date: SevdeskDate | None = None
     currency: Currency = "EUR"
     tax_rule: TaxRuleId = Field(
         default=9,
