@@ -21,8 +21,8 @@ from sevdesk_common.models.record import PendingWrite
 
 VoucherStatusName = Literal["draft", "open", "partially_paid", "paid"]
 # sevDesk's voucher status codes ([SPEC] Voucher: 50 draft, 100 unpaid, 1000 paid; 750 partly paid).
-VOUCHER_STATUS = {"draft": 50, "open": 100, "partially_paid": 750, "paid": 1000}
-VOUCHER_STATUS_NAMES = {code: name for name, code in VOUCHER_STATUS.items()}
+VOUCHER_STATUS: dict[VoucherStatusName, int] = {"draft": 50, "open": 100, "partially_paid": 750, "paid": 1000}
+VOUCHER_STATUS_NAMES: dict[int, VoucherStatusName] = {code: name for name, code in VOUCHER_STATUS.items()}
 # Tax rules of an expense voucher under sevDesk's bookkeeping system 2.0.
 TaxRuleId = Literal[8, 9, 10, 12, 14]
 MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024  # the whole request stays under Lambda's 6 MB payload

@@ -74,7 +74,7 @@ def voucher_view(voucher: Voucher) -> VoucherView:
         voucher_date=berlin_date(voucher.voucher_date) if voucher.voucher_date else None,
         supplier_name=voucher.supplier_name,
         description=voucher.description,
-        status=VOUCHER_STATUS_NAMES.get(voucher.status),  # type: ignore[arg-type]
+        status=VOUCHER_STATUS_NAMES.get(voucher.status),
         status_code=voucher.status,
         credit_debit=voucher.credit_debit,
         currency=voucher.currency,
