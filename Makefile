@@ -11,7 +11,7 @@ REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/
 LAMBDA_RUNTIME := .venv-lambda
 LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
-.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz storms replay clean
+.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz storms replay put-event replay-purchase-dlq clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -70,8 +70,9 @@ build: $(STAMP) ## sam build (offline, no Docker; makefile builders below)
 bench: $(STAMP) ## cold-start and layer-size figures (see scripts/benchmark.py)
 	$(PY) scripts/benchmark.py
 
-openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
+openapi: $(STAMP) ## regenerate docs/openapi.json and events/schemas/ from the code
 	$(PY) -m devtools.openapi > docs/openapi.json
+	$(PY) -m devtools.event_schemas
 
 FUZZ_CASES ?= 3000
 fuzz: $(STAMP) ## fuzz the API from docs/openapi.json against the local stack: make fuzz FUZZ_CASES=10000 [FUZZ_SEED=n]
@@ -84,6 +85,12 @@ storms: $(STAMP) ## concurrent callers + sevDesk faults vs duplicates and stuck 
 
 replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
+
+put-event: $(STAMP) ## put an EventBridge event on the running local stack: make put-event [EVENT=events/purchase_completed.json]
+	$(PY) -m devtools.local put-event $(or $(EVENT),events/purchase_completed.json)
+
+replay-purchase-dlq: $(STAMP) ## re-drive the purchase events' dead letters once the cause is fixed (local stack; QUEUE_URL=... in AWS)
+	$(PY) -m devtools.dlq replay $(or $(QUEUE_URL),PurchaseEventsDeadLetterQueue) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants $(LAMBDA_RUNTIME)

@@ -3,6 +3,7 @@
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
        .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
        .venv/bin/python scripts/benchmark.py --only datev-memory,datev-lambda-seconds
+       .venv/bin/python scripts/benchmark.py --only contacts-requests,kpi-requests
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
 Every number comes from this machine: read them relative to the baselines printed alongside,
@@ -876,6 +877,121 @@ def datev_lambda_seconds(options: Options) -> bool:
     import bench_datev
 
     return bench_datev.lambda_seconds()
+
+
+# ---------------------------------------------------------------- cached reads: contacts, KPIs
+
+CONTACTS = 1000
+CONTACT_VIEWS = 20  # the same page shown this often within the cache's five minutes
+KPI_INVOICES = 5000
+KPI_VOUCHERS = 2000
+KPI_VIEWS = 20
+
+
+def _requests_by_route(emu: Any) -> Counter[str]:
+    return Counter(_route_of(r.method, r.path) for r in list(emu.requests))
+
+
+def _counted(emu: Any, action: Callable[[], Any]) -> tuple[int, float, Counter[str], Any]:
+    emu.requests.clear()
+    start = time.perf_counter()
+    result = action()
+    seconds = time.perf_counter() - start
+    routes = _requests_by_route(emu)
+    return sum(routes.values()), seconds, routes, result
+
+
+@section("contacts-requests")
+def contacts_requests(options: Options) -> bool:
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.api_contacts import build_contact
+        from sevdesk_common.services.customers import list_contacts
+
+        for n in range(CONTACTS):
+            build_contact(
+                bench.emu, {"name": f"Kunde {n:04d}", "customerNumber": f"K-{n:04d}", "category": {"id": 3}}
+            )
+
+        def page() -> Any:
+            return list_contacts(name=None, customer_number=None, category=None, limit=50, offset=0)
+
+        cold, cold_s, cold_routes, first = _counted(bench.emu, page)
+        warm, warm_s, _, second = _counted(bench.emu, page)
+        views, _, _, _ = _counted(bench.emu, lambda: [page() for _ in range(CONTACT_VIEWS)])
+
+        def seed_000() -> int:  # seed 000's route without its cache: one proxy read per request
+            return len(bench._objects(bench.http.get("/Contact", params={"depth": 1})))
+
+        naive, naive_s, _, shown = _counted(bench.emu, seed_000)
+        naive_views, _, _, _ = _counted(bench.emu, lambda: [seed_000() for _ in range(CONTACT_VIEWS)])
+
+    print(f"## sevDesk requests for GET /api/sevdesk/contacts ({CONTACTS} contacts, pages of 50)")
+    print(f"{'':<34} {'requests':>8} {'ms':>8}")
+    print(f"{'ours, cold cache':<34} {cold:>8} {cold_s * 1000:>8.1f}   ({_join(cold_routes)})")
+    print(f"{'ours, warm cache':<34} {warm:>8} {warm_s * 1000:>8.1f}   (ageSeconds {second.age_seconds})")
+    print(f"{f'ours, {CONTACT_VIEWS} views of the page':<34} {views:>8}")
+    seed_line = f"{'seed 000, one uncached read':<34} {naive:>8} {naive_s * 1000:>8.1f}"
+    print(f"{seed_line}   (shows {shown} of {CONTACTS})")
+    print(f"{f'seed 000, {CONTACT_VIEWS} views':<34} {naive_views:>8}")
+    print(f"ours pages on: total {first.total}, nextOffset {first.next_offset}")
+    print()
+    return warm == 0 and cold == 1 and views == 0 and second.cached
+
+
+@section("kpi-requests")
+def kpi_requests(options: Options) -> bool:
+    from datetime import datetime
+
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.wire import BERLIN
+        from sevdesk_common.services.kpis import revenue_kpis
+
+        year = datetime.now(BERLIN).year
+        first_day = datetime(year, 1, 1, tzinfo=BERLIN)
+        seeded = time.perf_counter()
+        bench.emu.seed_invoices(KPI_INVOICES, first_day=first_day, per_day=14, paid=0.3, partial=0.1,
+                                cancelled=0.05, written_off=0.02)  # fmt: skip
+        bench.emu.seed_vouchers(KPI_VOUCHERS, first_day=first_day, per_day=6, paid=0.5)
+        seeded = time.perf_counter() - seeded
+        cold, cold_s, cold_routes, figures = _counted(bench.emu, lambda: revenue_kpis(year))
+        warm, warm_s, _, again = _counted(bench.emu, lambda: revenue_kpis(year))
+        views, _, _, _ = _counted(bench.emu, lambda: [revenue_kpis(year) for _ in range(KPI_VIEWS)])
+
+        def seed_000() -> int:  # seed 000: one uncached read of a report sevDesk's API does not have
+            answer = bench.http.get(
+                "/Report/profitAndLoss", params={"startDate": f"{year}-01-01", "endDate": f"{year}-12-31"}
+            )
+            return answer.status_code
+
+        naive, naive_s, _, status = _counted(bench.emu, seed_000)
+        naive_views, _, _, _ = _counted(bench.emu, lambda: [seed_000() for _ in range(KPI_VIEWS)])
+
+    counted = figures.counted
+    print(
+        f"## sevDesk requests for GET /api/sevdesk/kpis/revenue?year={year} "
+        f"({KPI_INVOICES} invoices, {KPI_VOUCHERS} vouchers; seeded in {seeded:.1f} s)"
+    )
+    print(f"{'':<34} {'requests':>8} {'ms':>8}")
+    print(f"{'ours, cold cache':<34} {cold:>8} {cold_s * 1000:>8.1f}   ({_join(cold_routes)})")
+    print(f"{'ours, warm cache':<34} {warm:>8} {warm_s * 1000:>8.1f}")
+    print(f"{f'ours, {KPI_VIEWS} views':<34} {views:>8}")
+    seed_line = f"{'seed 000, one uncached read':<34} {naive:>8} {naive_s * 1000:>8.1f}"
+    print(f"{seed_line}   (HTTP {status}: no such report)")
+    print(f"{f'seed 000, {KPI_VIEWS} views':<34} {naive_views:>8}")
+    print(
+        f"ours counted {counted.invoices} invoices, {counted.credit_notes} credit notes, {counted.vouchers} "
+        f"vouchers, {counted.bookings} bookings; year: revenue {figures.accrual.total.revenue} accrual, "
+        f"{figures.cash.total.revenue} cash (written off {figures.cash.total.written_off}), "
+        f"expenses {figures.accrual.total.expenses} accrual, {figures.cash.total.expenses} cash"
+    )
+    print()
+    return warm == 0 and views == 0 and again.cached and cold == figures.sevdesk_requests
+
+
+def _join(routes: Counter[str]) -> str:
+    return ", ".join(f"{route} {count}" for route, count in sorted(routes.items()))
 
 
 # ---------------------------------------------------------------- main

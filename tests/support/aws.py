@@ -34,7 +34,7 @@ def create_state_table(table_name: str) -> Any:
     )
 
 
-def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
+def create_resources(*, table_name: str, secret_id: str, bucket: str, queue: str | None = None) -> None:
     template = load_template()
     create_state_table(table_name)
     (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
@@ -45,3 +45,5 @@ def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
     )
     json.loads(secret["Properties"]["SecretString"])  # the template's placeholder must be valid JSON
+    if queue and resources_of_type(template, "AWS::SQS::Queue"):  # the dead-letter queue
+        boto3.client("sqs").create_queue(QueueName=queue)

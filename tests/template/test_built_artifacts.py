@@ -44,6 +44,7 @@ RUN: list[tuple[str, int | dict[str, Any] | str]] = [
     ("billing_invoice_put", 201),
     ("billing_invoice_get", 200),
     ("billing_invoice_events", 200),
+    ("billing_invoice_list", 200),
     ("invoice_publish", 200),
     ("invoice_send", 200),
     ("invoice_pdf", 200),
@@ -57,6 +58,12 @@ RUN: list[tuple[str, int | dict[str, Any] | str]] = [
     ("datev_export_create", "ExportJobNotRunning"),
     ("datev_export_progress", "SevdeskNotFound"),
     ("datev_export_store", "SevdeskNotFound"),
+    ("contacts_sync", 200),  # the customer the publish created: returned unchanged
+    ("contacts_list", 200),
+    ("vouchers_create", 201),
+    ("vouchers_list", 200),
+    ("kpi_revenue", 200),
+    ("purchase_completed", {"status": "handed_over"}),  # autoTransferInvoices is off (config_put)
 ]
 
 pytestmark = [

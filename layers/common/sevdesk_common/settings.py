@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     template_cache_seconds: int = 300
     # The async worker the hand-over invokes when autoTransferInvoices is on (template.yaml).
     auto_publish_function_name: str = ""
+    # Where an asynchronous function puts an event it refuses (a malformed or conflicting one,
+    # or one whose work sevDesk refused), with the reason (template.yaml; dead_letters.py).
+    dead_letter_queue_url: str = ""
     # A route answers within this (API Gateway ends the request at 30 s); see deadline.py.
     route_budget_seconds: float = 24.0
 

@@ -141,11 +141,19 @@ class InvoiceHandover(StrictApiModel):
 
     def recipient_key(self) -> str:
         """R1's identity of the recipient; it becomes the sevDesk customerNumber."""
-        if self.company:
-            return f"R1-CO-{self.company.id}"
-        if self.contact:
-            return f"R1-CT-{self.contact.id}"
-        return f"R1-CT-{self.contact_id}"
+        return recipient_key(self.company, self.contact, self.contact_id)
+
+
+def recipient_key(
+    company: CompanyRecipient | None, contact: PersonRecipient | None, contact_id: str | None = None
+) -> str:
+    """R1's identity of a customer, the same for its invoices and a customer sync; it is also
+    the customer's sevDesk customerNumber and the key of its contact link."""
+    if company:
+        return f"R1-CO-{company.id}"
+    if contact:
+        return f"R1-CT-{contact.id}"
+    return f"R1-CT-{contact_id}"
 
 
 class Cancellation(ApiModel):

@@ -15,7 +15,14 @@ from sevdesk_common.models.invoice import BillingInvoice, HandoffState, InvoiceH
 
 Action = Literal["publish", "send", "cancel"]
 Operation = Literal[
-    "createContact", "saveInvoice", "sendBy", "sendViaEmail", "cancelInvoice", "deleteInvoice", "createJob"
+    "createContact",
+    "saveInvoice",
+    "sendBy",
+    "sendViaEmail",
+    "cancelInvoice",
+    "deleteInvoice",
+    "createJob",
+    "saveVoucher",
 ]
 # The action that owns each invoice-level operation: only it may settle the write.
 OWNER: dict[str, Action] = {
@@ -38,7 +45,7 @@ class PendingWrite(BaseModel):
         alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid", frozen=True
     )
 
-    action: Action | Literal["contact", "export"]
+    action: Action | Literal["contact", "export", "voucher"]
     operation: Operation
     at: datetime
     target_id: str | None = Field(default=None, description="The sevDesk object the write acts on")

@@ -123,6 +123,12 @@ class Contact(Wire):
         return " ".join(part for part in (self.surename, self.familyname) if part)
 
 
+class ContactPage(BaseModel):
+    items: list[Contact]
+    total: int | None = None
+    fetched: int = 0  # before the client-side re-check; paging needs it
+
+
 class ContactAddress(Wire):
     id: WireId
     contact: Ref
@@ -295,6 +301,12 @@ class Voucher(Wire):
     update: datetime | None = None
 
 
+class VoucherPage(BaseModel):
+    items: list[Voucher]
+    total: int | None = None
+    fetched: int = 0
+
+
 class VoucherPos(Wire):
     id: WireId
     voucher: Ref | None = None
@@ -327,3 +339,56 @@ class ErrorBody(Wire):
     exception_uuid: str | None = Field(default=None, alias="exceptionUUID")
     response_code: WireInt | None = None
     data: Any = None
+
+
+class CreditNote(Wire):
+    """A credit note (Gutschrift): positive sums that reduce revenue; drafts are status 100."""
+
+    id: WireId
+    credit_note_number: str | None = None
+    credit_note_date: datetime | None = None
+    credit_note_type: str | None = None
+    status: WireInt
+    currency: str | None = None
+    sum_net: WireDecimal | None = None
+    sum_tax: WireDecimal | None = None
+    sum_gross: WireDecimal | None = None
+    origin: Ref | None = None
+
+
+class CreditNotePage(BaseModel):
+    items: list[CreditNote]
+    total: int | None = None
+    fetched: int = 0
+
+
+class CheckAccount(Wire):
+    """A bank, cash register or offline account; `type` tells money from write-offs (NOTES.md §13)."""
+
+    id: WireId
+    name: str | None = None
+    type: str | None = None  # online | offline | register
+    accounting_number: str | None = None
+
+
+class TransactionRef(Ref):
+    """The booking's CheckAccountTransaction; with embed=checkAccountTransaction it names its account."""
+
+    check_account: Ref | None = None
+
+
+class TransactionLog(Wire):
+    """A CheckAccountTransactionLog entry: one booking of money (or a write-off) on a document."""
+
+    id: WireId
+    amount_paid: WireDecimal  # signed: money out (voucher payments, refunds) is negative
+    booking_date: datetime | None = None
+    create: datetime | None = None
+    object: Ref | None = None  # Invoice | Voucher | CreditNote
+    check_account_transaction: TransactionRef | None = None
+
+
+class TransactionLogPage(BaseModel):
+    items: list[TransactionLog]
+    total: int | None = None
+    fetched: int = 0
