@@ -43,6 +43,7 @@ RUN: list[tuple[str, int | dict[str, Any]]] = [
     ("billing_invoice_put", 201),
     ("billing_invoice_get", 200),
     ("billing_invoice_events", 200),
+    ("audit_event_chains", 200),
     ("invoice_publish", 200),
     ("invoice_send", 200),
     ("invoice_pdf", 200),

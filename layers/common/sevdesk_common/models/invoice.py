@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
 from sevdesk_common.models.currencies import ISO_4217
+from sevdesk_common.models.event_chain import ChainStatus
 from sevdesk_common.models.fields import (
     AmountOut,
     EmailAddress,
@@ -194,8 +195,14 @@ class InvoiceEvent(ApiModel):
     at: datetime
     actor: str
     details: dict[str, Any] = Field(default_factory=dict)
+    seq: int | None = Field(default=None, description="Position in the invoice's log: 1, 2, ...")
+    prev_hash: str | None = Field(
+        default=None, description="sha256 of the event before (64 zeros for the first)"
+    )
+    hash: str | None = Field(default=None, description="sha256 over this event's canonical form")
 
 
 class EventPage(ApiModel):
     events: list[InvoiceEvent]
     next_cursor: str | None = None
+    chain: ChainStatus = Field(description="Whether the whole log verifies (not only this page)")

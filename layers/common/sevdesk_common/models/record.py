@@ -65,6 +65,10 @@ class InvoiceRecord(BillingInvoice):
     lock_expires_at: datetime | None = None
     pending_write: PendingWrite | None = None
     handed_over_by: str | None = None
+    # The head of the event log's hash chain (models/event_chain.py): the last event's seq and
+    # hash, written in the same transaction as the events, so chaining costs no extra read.
+    event_seq: int = 0
+    event_head: str | None = None
 
     # ------------------------------------------------------------------ from R1
 
