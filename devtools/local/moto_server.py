@@ -202,10 +202,21 @@ def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, li
         created["secrets"].append(name)
 
     s3 = client("s3", endpoint)
-    for logical_id in template.of_type("AWS::S3::Bucket"):
+    for logical_id, res in template.of_type("AWS::S3::Bucket").items():
+        props = template.resolve(res.get("Properties", {}))
         name = template.physical_name(logical_id)
         config = {"LocationConstraint": REGION}
-        _exists("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=name, CreateBucketConfiguration=config)
+        locked = bool(props.get("ObjectLockEnabled"))
+        if not _exists(
+            "BucketAlreadyOwnedByYou",
+            s3.create_bucket,
+            Bucket=name,
+            CreateBucketConfiguration=config,
+            ObjectLockEnabledForBucket=locked,
+        ) and props.get("ObjectLockConfiguration"):
+            s3.put_object_lock_configuration(
+                Bucket=name, ObjectLockConfiguration=props["ObjectLockConfiguration"]
+            )
         created["buckets"].append(name)
 
     sfn = client("stepfunctions", endpoint)

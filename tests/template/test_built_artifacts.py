@@ -47,6 +47,8 @@ RUN: list[tuple[str, int | dict[str, Any]]] = [
     ("invoice_publish", 200),
     ("invoice_send", 200),
     ("invoice_pdf", 200),
+    ("invoice_xml", 409),  # the fixture's invoice is a plain one: not_an_einvoice
+    ("billing_einvoice_readiness", 200),
     ("invoice_cancel", 200),
     ("invoice_auto_publish", {"status": "skipped"}),
 ]

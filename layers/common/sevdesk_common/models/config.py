@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
+from sevdesk_common.models.einvoice import EInvoiceMode, PaymentMeans, SellerCheck
 from sevdesk_common.models.fields import integer
 
 ChartOfAccounts = Literal["SKR03", "SKR04"]
@@ -17,6 +18,8 @@ TemplateId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 
 # R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).
 TEMPLATE_FIELDS = ("template_eb_ar", "template_eb_sr", "template_kop_ar", "template_kop_sr")
+# A change of any of these makes the next e-invoice the seller-data canary again.
+E_INVOICE_FIELDS = ("e_invoice_mode", "e_invoice_payment_method")
 
 
 class SevdeskConfig(ApiModel):
@@ -34,6 +37,12 @@ class SevdeskConfig(ApiModel):
     payment_sync_interval_minutes: int = 10
     datev_chart_of_accounts: ChartOfAccounts = "SKR03"
     auto_transfer_invoices: bool = False
+    # When publish makes an invoice an e-invoice (the hand-over's eInvoice overrides it per invoice).
+    e_invoice_mode: EInvoiceMode = "never"
+    # How e-invoice buyers pay unless the hand-over says otherwise (a sevDesk PaymentMethod by its code).
+    e_invoice_payment_method: PaymentMeans = "sepa_transfer"
+    # The seller's master data as the last e-invoice finalize (the canary) found it.
+    e_invoice_seller: SellerCheck = Field(default_factory=SellerCheck)
     is_connected: bool = False
     connected_by: str | None = None
     connected_at: datetime | None = None
@@ -65,6 +74,11 @@ class ConfigUpdate(StrictApiModel):
     payment_sync_interval_minutes: SyncInterval | None = None
     datev_chart_of_accounts: ChartOfAccounts | None = None
     auto_transfer_invoices: StrictBool | None = None
+    e_invoice_mode: EInvoiceMode | None = Field(
+        default=None,
+        description="never | domestic_b2b (companies in Germany, above 250 EUR gross) | always",
+    )
+    e_invoice_payment_method: PaymentMeans | None = None
 
 
 class ConnectionFailure(ApiModel):

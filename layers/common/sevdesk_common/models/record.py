@@ -69,6 +69,8 @@ class InvoiceRecord(BillingInvoice):
     # hash, written in the same transaction as the events, so chaining costs no extra read.
     event_seq: int = 0
     event_head: str | None = None
+    # Where the e-invoice XML is archived in the export bucket.
+    xml_key: str | None = None
 
     # ------------------------------------------------------------------ from R1
 
@@ -112,6 +114,11 @@ class InvoiceRecord(BillingInvoice):
             and self.document_status in {"finalized", "sent"}
             and self.claim_status in {"open", "partially_paid"}
         )
+
+    @property
+    def needs_xml(self) -> bool:
+        """A published e-invoice whose XML is not archived yet (publish's last step)."""
+        return bool(self.e_invoice) and self.is_published and self.xml_sha256 is None
 
     def pending_of(self, action: str) -> PendingWrite | None:
         """This action's unconfirmed write, if any."""

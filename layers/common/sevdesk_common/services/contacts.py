@@ -34,6 +34,8 @@ CONTACT_WAIT_SECONDS = 8.0
 _POLL_SECONDS = 0.2
 # A link item that was claimed but never linked is removed by DynamoDB's TTL after this.
 UNUSED_LINK_TTL_SECONDS = 86_400
+# sevDesk's own placeholder when a buyer has no reference (measured on organisations).
+NO_BUYER_REFERENCE = "-"
 
 Recipient = PersonRecipient | CompanyRecipient
 
@@ -42,9 +44,11 @@ class ContactStep:
     """Resolving one invoice's recipient to its sevDesk contact. It is the write-once journal of
     creating the contact (the journal is the link item)."""
 
-    def __init__(self, handover: InvoiceHandover, owner: str) -> None:
+    def __init__(self, handover: InvoiceHandover, owner: str, *, e_invoice: bool = False) -> None:
         self.handover = handover
         self.owner = owner
+        self.e_invoice = e_invoice
+        self.created = False  # this call created the contact (with its e-invoice data)
         self.key = handover.recipient_key()
         self.recipient: Recipient | None = handover.company or handover.contact
         self.link = contact_store.load(self.key)
@@ -177,6 +181,7 @@ class ContactStep:
                 announced=self._announced,
             )
             found = written.value
+            self.created = True
             if written.reconciled:
                 logger.info(
                     "contact create reconciled by customerNumber", extra={"customer_number": self.key}
@@ -196,7 +201,23 @@ class ContactStep:
             if isinstance(recipient, CompanyRecipient)
             else {"surename": recipient.first_name, "familyname": recipient.last_name}
         )
+        if self.e_invoice:  # EN 16931 reads these from the contact: see services/einvoice.py
+            names["buyer_reference"] = self.handover.buyer_reference or NO_BUYER_REFERENCE
+            names["government_agency"] = (
+                isinstance(recipient, CompanyRecipient) and recipient.public_authority
+            )
         return client.create_contact(customer_number=self.key, vat_number=recipient.vat_id, **names).id
+
+
+def ensure_e_invoice_data(client: SevdeskClient, contact_id: str, handover: InvoiceHandover) -> None:
+    """An existing contact gets the hand-over's buyer reference and public-authority mark (sevDesk
+    takes both from the contact); a reference sevDesk already has is kept unless a new one is given."""
+    recipient = handover.company or handover.contact
+    government = isinstance(recipient, CompanyRecipient) and recipient.public_authority
+    current = client.get_contact(contact_id)
+    reference = handover.buyer_reference or current.buyer_reference or NO_BUYER_REFERENCE
+    if current.buyer_reference != reference or bool(current.government_agency) != government:
+        client.update_contact(contact_id, buyer_reference=reference, government_agency=government)
 
 
 def _add_details(client: SevdeskClient, contact_id: str, recipient: Recipient) -> None:
