@@ -11,7 +11,7 @@ REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/
 LAMBDA_RUNTIME := .venv-lambda
 LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
-.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz replay clean
+.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi alarms fuzz replay replay-dlq verify-chains clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -73,12 +73,21 @@ bench: $(STAMP) ## cold-start and layer-size figures (see scripts/benchmark.py)
 openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
 	$(PY) -m devtools.openapi > docs/openapi.json
 
+alarms: $(STAMP) ## regenerate template.yaml's alarms per function, dead-letter queue and state machine
+	$(PY) -m devtools.alarms
+
 FUZZ_CASES ?= 3000
 fuzz: $(STAMP) ## fuzz the API from docs/openapi.json against the local stack: make fuzz FUZZ_CASES=10000 [FUZZ_SEED=n]
 	$(PY) -m devtools.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
+
+replay-dlq: $(STAMP) ## re-drive dead-letter queues to their targets, local stack or STACK=<deployed stack>: make replay-dlq [QUEUE=AutoPublishDeadLetterQueue] [DRY_RUN=1]
+	$(PY) -m devtools.dlq replay $(if $(QUEUE),--queue $(QUEUE)) $(if $(STACK),--stack-name $(STACK)) $(if $(DRY_RUN),--dry-run)
+
+verify-chains: $(STAMP) ## verify every invoice's event log (GoBD hash chain) through the admin route: local stack, or API_URL=... TOKEN=...
+	$(PY) -m devtools.audit verify-chains $(if $(API_URL),--api-url $(API_URL)) $(if $(TOKEN),--token $(TOKEN))
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants $(LAMBDA_RUNTIME)

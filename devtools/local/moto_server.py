@@ -166,7 +166,13 @@ def _secret_string(declared: str, api_token: str) -> str:
 
 def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, list[str]]:
     """Create the template's tables, secrets, buckets and state machines in moto; returns their names."""
-    created: dict[str, list[str]] = {"tables": [], "secrets": [], "buckets": [], "state_machines": []}
+    created: dict[str, list[str]] = {
+        "tables": [],
+        "secrets": [],
+        "buckets": [],
+        "queues": [],
+        "state_machines": [],
+    }
     ddb = client("dynamodb", endpoint)
     for logical_id, res in template.of_type("AWS::DynamoDB::Table").items():
         props = template.resolve(res.get("Properties", {}))
@@ -218,6 +224,20 @@ def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, li
                 Bucket=name, ObjectLockConfiguration=props["ObjectLockConfiguration"]
             )
         created["buckets"].append(name)
+
+    sqs = client("sqs", endpoint)
+    queues = template.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a queue's RedrivePolicy names one that must exist.
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+        props = template.resolve(queues[logical_id].get("Properties", {}))
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in props.items()
+            if key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "RedrivePolicy")
+        }
+        name = template.physical_name(logical_id)
+        sqs.create_queue(QueueName=name, Attributes=attributes)  # idempotent with the same attributes
+        created["queues"].append(name)
 
     sfn = client("stepfunctions", endpoint)
     for name, definition in template.state_machines().items():

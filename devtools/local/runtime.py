@@ -180,8 +180,12 @@ class Runtime:
         output: IO[bytes] | None = None,
         async_workers: int = 4,
         async_retry_delays: tuple[float, ...] = (1.0, 2.0),
+        on_failure: Callable[[str, Any, dict[str, Any], int], None] | None = None,
     ) -> None:
         self.launches = launches
+        # Called with (function, event, error payload, attempts) when an asynchronous invocation
+        # failed for good: Lambda's OnFailure destination.
+        self._on_failure = on_failure
         self._pools = {lid: _Pool(launch, max_instances) for lid, launch in launches.items()}
         self._base_env = base_env
         self._idle_seconds = idle_seconds
@@ -358,6 +362,15 @@ class Runtime:
                     self._retry_later(logical_id, event, attempt)
                 else:
                     log.error("async %s failed for good: %s", logical_id, exc.payload.get("errorMessage"))
+                    self._dead_letter(logical_id, event, exc.payload, attempt + 1)
+
+    def _dead_letter(self, logical_id: str, event: Any, error: dict[str, Any], attempts: int) -> None:
+        if self._on_failure is None:
+            return
+        try:
+            self._on_failure(logical_id, event, error, attempts)
+        except Exception:  # a lost dead letter is logged, never the end of the async worker
+            log.exception("async %s: its failure could not be delivered to its destination", logical_id)
 
     def _retry_later(self, logical_id: str, event: Any, attempt: int) -> None:
         delay = self._async_retry_delays[attempt]

@@ -6,7 +6,9 @@ import json
 import logging
 import os
 import sys
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -15,7 +17,8 @@ from devtools.local.api_docs import ApiDocs
 from devtools.local.gateway import Cors, Gateway, GatewayServer
 from devtools.local.handlers import FunctionRegistry
 from devtools.local.moto_server import MotoServer, seed
-from devtools.local.template import REGION, LocalTemplate
+from devtools.local.moto_server import client as moto_client
+from devtools.local.template import REGION, LocalTemplate, function_arn
 from devtools.local.timers import Timer
 from devtools.local.tokens import ClaimNames, DevKeys
 
@@ -95,6 +98,7 @@ class LocalStack:
         if build_dir is not None:
             layer_dirs = [build_dir / lid / "python" for lid in tpl.of_type("AWS::Serverless::LayerVersion")]
             code_dirs = {lid: build_dir / lid for lid in specs}
+        dead_letters = DeadLetters(tpl.failure_destinations())
         registry = FunctionRegistry(
             specs,
             layer_dirs,
@@ -103,9 +107,11 @@ class LocalStack:
             max_instances=max_instances or int(os.environ.get("LOCAL_LAMBDA_CONCURRENCY", 6)),
             output=log_output,
             async_retry_delays=async_retry_delays,
+            on_failure=dead_letters.deliver,
         )
 
         moto = MotoServer(registry, host, ports.moto)
+        dead_letters.endpoint = moto.url
         saved = _apply_env(
             {
                 **(env or {}),
@@ -205,6 +211,41 @@ class LocalStack:
         (state_dir / "stack.json").write_text(json.dumps(self.describe(), indent=2) + "\n")
         tokens = {"admin": self.admin_token, "staff": self.staff_token, "api_url": self.api_url}
         (state_dir / "tokens.json").write_text(json.dumps(tokens, indent=2) + "\n")
+
+
+@dataclass
+class DeadLetters:
+    """Lambda's OnFailure destinations: a failed asynchronous invocation's record, in the shape
+    Lambda sends, into the function's dead-letter queue in moto (`make replay-dlq` re-drives it)."""
+
+    queues: dict[str, str]  # function logical id -> queue name
+    endpoint: str = ""
+
+    def deliver(self, logical_id: str, event: Any, error: dict[str, Any], attempts: int) -> None:
+        queue = self.queues.get(logical_id)
+        if queue is None or not self.endpoint:
+            return
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{function_arn(logical_id)}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": error,
+        }
+        sqs = moto_client("sqs", self.endpoint)
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+        log.warning("async %s failed for good: its event is in the dead-letter queue %s", logical_id, queue)
 
 
 def _apply_env(values: dict[str, str]) -> dict[str, str | None]:

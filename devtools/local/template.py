@@ -28,6 +28,11 @@ def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
+def queue_url(name: str) -> str:
+    """The URL a queue is known by in the template's world (moto finds it by its last segment)."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     method: str  # upper case, or ANY
@@ -130,8 +135,10 @@ class LocalTemplate:
         if name in self.raw.get("Parameters", {}) or name in self.overrides:
             return self.parameter(name)
         type_ = self.resources[name]["Type"]
-        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return self.get_att(name, "Arn")
+        if type_ == "AWS::SQS::Queue":
+            return queue_url(self.physical_name(name))
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attr: str) -> str:
@@ -143,11 +150,15 @@ class LocalTemplate:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Serverless::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
             "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
         }
         if attr == "Arn" and type_ in arns:
             return arns[type_]
-        if attr == "Name":
+        if attr in ("Name", "QueueName", "TopicName"):
             return name
+        if attr == "QueueUrl" and type_ == "AWS::SQS::Queue":
+            return queue_url(name)
         raise ValueError(f"!GetAtt {logical_id}.{attr} is not supported locally")
 
     def resolve(self, value: Any) -> Any:
@@ -201,6 +212,19 @@ class LocalTemplate:
                 memory=int(props.get("MemorySize", 128)),
                 environment={k: str(v) for k, v in self.resolve(env).items()},
             )
+        return out
+
+    def failure_destinations(self) -> dict[str, str]:
+        """Function logical id -> the physical name of the queue its failed asynchronous
+        invocations go to (EventInvokeConfig OnFailure, SQS)."""
+        out = {}
+        glob = self.raw.get("Globals", {}).get("Function", {})
+        for logical_id, res in self.of_type("AWS::Serverless::Function").items():
+            config = res.get("Properties", {}).get("EventInvokeConfig") or glob.get("EventInvokeConfig") or {}
+            on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+            target = self.resolve(on_failure.get("Destination"))
+            if on_failure.get("Type") == "SQS" and isinstance(target, str):
+                out[logical_id] = target.rsplit(":", 1)[-1]
         return out
 
     def layer_dirs(self) -> list[Path]:

@@ -51,6 +51,8 @@ RUN: list[tuple[str, int | dict[str, Any]]] = [
     ("billing_einvoice_readiness", 200),
     ("invoice_cancel", 200),
     ("invoice_auto_publish", {"status": "skipped"}),
+    ("reconciliation_get", 200),
+    ("reconciliation_nightly", {"counts": {}}),  # published and cancelled in step: no drift
 ]
 
 pytestmark = [

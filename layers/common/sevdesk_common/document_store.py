@@ -67,6 +67,21 @@ def put_once(key: str, body: bytes, *, content_type: str, retain_until: datetime
     return stored
 
 
+def put_report(key: str, body: bytes) -> StoredDocument:
+    """A report (JSON) under the bucket's default retention; each run has its own key."""
+    digest = hashlib.sha256(body)
+    _s3().put_object(
+        Bucket=get_settings().export_bucket,
+        Key=key,
+        Body=body,
+        ContentType="application/json",
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
+        Metadata={"sha256": digest.hexdigest()},
+    )
+    return StoredDocument(key=key, sha256=digest.hexdigest(), size=len(body))
+
+
 def read(key: str) -> tuple[bytes, str | None]:
     """The document and the sha256 recorded when it was stored."""
     answer = _s3().get_object(Bucket=get_settings().export_bucket, Key=key)
