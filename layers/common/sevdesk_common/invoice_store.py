@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sevdesk_common.models.event_chain import GENESIS, event_hash
-from sevdesk_common.models.record import InvoiceRecord
+from sevdesk_common.models.record import InvoiceRecord, InvoiceSummary
 from sevdesk_common.repository import (
     CONFIG_KEY,
     StaleItem,
@@ -42,7 +42,8 @@ from sevdesk_common.repository import (
 PAYMENT_SYNC_PARTITION = "PAYSYNC#sevdesk"
 # Every invoice, in hand-over order: what the drift report and the chain check page through.
 INVOICE_LIST_PARTITION = "INVOICES"
-_KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+# Keys, index keys and the summary: derived from the record, not fields of it.
+_KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "summary"})
 # Appends racing a writer: read again and retry this often before giving up.
 _HEAD_RACES = 5
 
@@ -81,6 +82,8 @@ def _item(record: InvoiceRecord) -> dict[str, Any]:
         item["gsi1sk"] = f"{record.external_id}#{record.invoice_id}"
     item["gsi2pk"] = INVOICE_LIST_PARTITION
     item["gsi2sk"] = f"{to_dynamo(record.created_at)}#{record.invoice_id}"
+    # For the checks over every invoice: read through a projection of this one map (InvoiceSummary).
+    item["summary"] = to_dynamo(record.summary().model_dump(mode="python", by_alias=True))
     return item
 
 
@@ -283,14 +286,19 @@ def event_position(cursor: str) -> str:
     return decode_cursor(cursor, field="sk", prefix="EVENT#")
 
 
-def list_invoices(*, limit: int, cursor: str | None = None) -> tuple[list[InvoiceRecord], str | None]:
-    """One page of every stored invoice, oldest first (the all-invoices index, no Scan)."""
+def list_invoices(
+    *, limit: int | None = None, cursor: str | None = None
+) -> tuple[list[InvoiceSummary], str | None]:
+    """One page of every stored invoice, oldest first, as summaries (the all-invoices index read
+    through a projection; no Scan). Without `limit` a page is what DynamoDB returns (1 MB)."""
     query: dict[str, Any] = {
         "IndexName": "gsi2",
         "KeyConditionExpression": "gsi2pk = :pk",
         "ExpressionAttributeValues": {":pk": INVOICE_LIST_PARTITION},
-        "Limit": limit,
+        "ProjectionExpression": "summary",
     }
+    if limit is not None:
+        query["Limit"] = limit
     if cursor:
         position = decode_cursor(cursor, field="gsi2sk", prefix="")
         invoice_id = position.rsplit("#", 1)[-1]
@@ -300,13 +308,15 @@ def list_invoices(*, limit: int, cursor: str | None = None) -> tuple[list[Invoic
             "gsi2sk": position,
         }
     page = get_table().query(**query)
-    records = [_record(item) for item in page.get("Items", [])]
-    return records, invoice_cursor(records[-1]) if page.get("LastEvaluatedKey") and records else None
+    items = page.get("Items", [])
+    summaries = [InvoiceSummary.model_validate(plain(item["summary"])) for item in items if "summary" in item]
+    last = page.get("LastEvaluatedKey")
+    return summaries, encode_cursor({"gsi2sk": last["gsi2sk"]}) if last else None
 
 
-def invoice_cursor(record: InvoiceRecord) -> str:
-    """Where list_invoices continues after `record`."""
-    return encode_cursor({"gsi2sk": _item(record)["gsi2sk"]})
+def invoice_cursor(summary: InvoiceSummary) -> str:
+    """Where list_invoices continues after `summary`."""
+    return encode_cursor({"gsi2sk": f"{to_dynamo(summary.created_at)}#{summary.invoice_id}"})
 
 
 def query_payment_sync_candidates(*, page_size: int = 500) -> list[InvoiceRecord]:

@@ -6,12 +6,20 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from sevdesk_common.models.invoice import BillingInvoice, HandoffState, InvoiceHandover
+from sevdesk_common.models.fields import AmountOut
+from sevdesk_common.models.invoice import (
+    BillingInvoice,
+    ClaimStatus,
+    DocumentStatus,
+    HandoffState,
+    InvoiceHandover,
+)
 
 Action = Literal["publish", "send", "cancel"]
 Operation = Literal[
@@ -139,6 +147,23 @@ class InvoiceRecord(BillingInvoice):
         """The handoff state alone, as the action routes answer it."""
         return HandoffState.model_validate(self.model_dump(include=set(HandoffState.model_fields)))
 
+    def summary(self) -> InvoiceSummary:
+        """The invoice in flat fields (stored beside it, see InvoiceSummary)."""
+        handover = self.invoice
+        recipient = handover.company or handover.contact
+        name: str | None = None
+        if recipient is not None:
+            name = getattr(recipient, "name", None) or " ".join(
+                (getattr(recipient, "first_name", ""), getattr(recipient, "last_name", ""))
+            )
+        fields = set(InvoiceSummary.model_fields) - {"recipient_key", "recipient_name", "recipient_vat_id"}
+        return InvoiceSummary(
+            **{field: getattr(self, field) for field in fields},
+            recipient_key=handover.recipient_key(),
+            recipient_name=name,
+            recipient_vat_id=recipient.vat_id if recipient is not None else None,
+        )
+
     def changed(self, **changes: Any) -> Self:
         """A validated copy with `changes` (field names); an unknown field is an error."""
         unknown = set(changes) - set(type(self).model_fields)
@@ -157,3 +182,32 @@ def _handover_fields(handover: InvoiceHandover) -> dict[str, Any]:
         "gross_amount": handover.gross_amount,
         "body_hash": body_hash(handover),
     }
+
+
+class InvoiceSummary(BaseModel):
+    """What the checks over every invoice read of one (the drift report, the event-chain check).
+    Stored as one map beside the invoice and read through a projection of it: a fraction of the
+    item (no hand-over, no positions) for Lambda to fetch and parse."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    invoice_id: str
+    created_at: datetime
+    external_id: str | None = None
+    external_invoice_number: str | None = None
+    net_amount: AmountOut
+    gross_amount: AmountOut
+    paid_amount: AmountOut = Decimal(0)
+    claim_status: ClaimStatus = "open"
+    document_status: DocumentStatus = "handed_over"
+    e_invoice: bool | None = None
+    sevdesk_contact_id: str | None = None
+    event_seq: int = 0
+    event_head: str | None = None
+    recipient_key: str | None = None
+    recipient_name: str | None = None
+    recipient_vat_id: str | None = None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.claim_status == "cancelled" or self.document_status == "cancelled"

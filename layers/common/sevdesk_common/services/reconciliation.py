@@ -16,14 +16,12 @@ from typing import Any
 from sevdesk_common import document_store, invoice_store
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.models.drift import ACTIONS, DriftItem, DriftKind, DriftReport, SevdeskRequests
-from sevdesk_common.models.invoice import CompanyRecipient
-from sevdesk_common.models.record import InvoiceRecord
+from sevdesk_common.models.record import InvoiceSummary
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.sevdesk.client import MAX_PAGE, SevdeskClient
 from sevdesk_common.sevdesk.markers import MARKER_PREFIX
 from sevdesk_common.sevdesk.models import Contact, Invoice
 
-_INDEX_PAGE = 500
 # sevDesk statuses: draft, open, partially paid, paid (a cancelled original also reads 1000).
 _DRAFT, _OPEN = 100, 200
 
@@ -80,10 +78,10 @@ def nightly() -> DriftReport:
 # ---------------------------------------------------------------- reading both sides
 
 
-def _bundle_invoices() -> Iterator[InvoiceRecord]:
+def _bundle_invoices() -> Iterator[InvoiceSummary]:
     cursor: str | None = None
     while True:
-        records, cursor = invoice_store.list_invoices(limit=_INDEX_PAGE, cursor=cursor)
+        records, cursor = invoice_store.list_invoices(cursor=cursor)  # DynamoDB's 1 MB pages
         yield from records
         if cursor is None:
             return
@@ -130,7 +128,7 @@ def _contacts(client: SevdeskClient) -> Iterator[Contact]:
 # ---------------------------------------------------------------- comparing
 
 
-def _item(kind: DriftKind, record: InvoiceRecord | None, invoice: Invoice | None, **sides: Any) -> DriftItem:
+def _item(kind: DriftKind, record: InvoiceSummary | None, invoice: Invoice | None, **sides: Any) -> DriftItem:
     return DriftItem(
         kind=kind,
         invoice_id=record.invoice_id if record else None,
@@ -142,7 +140,7 @@ def _item(kind: DriftKind, record: InvoiceRecord | None, invoice: Invoice | None
 
 
 def _invoice_drift(
-    record: InvoiceRecord, invoice: Invoice | None, cancellation: Invoice | None
+    record: InvoiceSummary, invoice: Invoice | None, cancellation: Invoice | None
 ) -> list[DriftItem]:
     if invoice is None:
         if record.is_cancelled and record.external_invoice_number is None:
@@ -213,11 +211,11 @@ def _invoice_drift(
     return found
 
 
-def _net_differs(record: InvoiceRecord, invoice: Invoice) -> bool:
+def _net_differs(record: InvoiceSummary, invoice: Invoice) -> bool:
     return invoice.sum_net is not None and invoice.sum_net != record.net_amount
 
 
-def _missing_in_bundle(invoice_id: str, record: InvoiceRecord | None, invoice: Invoice) -> DriftItem:
+def _missing_in_bundle(invoice_id: str, record: InvoiceSummary | None, invoice: Invoice) -> DriftItem:
     return DriftItem(
         kind="missing_in_bundle",
         invoice_id=invoice_id,
@@ -228,9 +226,9 @@ def _missing_in_bundle(invoice_id: str, record: InvoiceRecord | None, invoice: I
     )
 
 
-def _contact_drift(client: SevdeskClient, records: list[InvoiceRecord]) -> tuple[list[DriftItem], int]:
+def _contact_drift(client: SevdeskClient, records: list[InvoiceSummary]) -> tuple[list[DriftItem], int]:
     """Each linked customer against its sevDesk contact, by R1's latest hand-over."""
-    latest: dict[str, InvoiceRecord] = {}
+    latest: dict[str, InvoiceSummary] = {}
     for record in records:
         contact_id = record.sevdesk_contact_id
         if contact_id and (contact_id not in latest or record.created_at > latest[contact_id].created_at):
@@ -241,8 +239,7 @@ def _contact_drift(client: SevdeskClient, records: list[InvoiceRecord]) -> tuple
     items: list[DriftItem] = []
     for contact_id, record in latest.items():
         contact = found.get(contact_id)
-        handover = record.invoice
-        ours = _contact_data(record)
+        ours = {"customerNumber": record.recipient_key, "name": record.recipient_name}
         if contact is None:
             items.append(
                 DriftItem(
@@ -261,8 +258,8 @@ def _contact_drift(client: SevdeskClient, records: list[InvoiceRecord]) -> tuple
         }
         # Only a contactId was handed over: R1 sent no name to compare with.
         differs = {k for k in ("customerNumber", "name") if ours[k] is not None and ours[k] != theirs[k]}
-        recipient = handover.company or handover.contact
-        if recipient is not None and recipient.vat_id and recipient.vat_id != contact.vat_number:
+        if record.recipient_vat_id and record.recipient_vat_id != contact.vat_number:
+            ours["vatId"] = record.recipient_vat_id
             differs.add("vatId")
         if differs:
             items.append(
@@ -276,18 +273,3 @@ def _contact_drift(client: SevdeskClient, records: list[InvoiceRecord]) -> tuple
                 )
             )
     return items, len(latest)
-
-
-def _contact_data(record: InvoiceRecord) -> dict[str, Any]:
-    handover = record.invoice
-    recipient = handover.company or handover.contact
-    if isinstance(recipient, CompanyRecipient):
-        name: str | None = recipient.name
-    elif recipient is not None:
-        name = f"{recipient.first_name} {recipient.last_name}"
-    else:
-        name = None
-    data: dict[str, Any] = {"customerNumber": handover.recipient_key(), "name": name}
-    if recipient is not None and recipient.vat_id:
-        data["vatId"] = recipient.vat_id
-    return data
