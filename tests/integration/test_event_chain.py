@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.test_publish import INVOICE_ID, event_log, hand_over, publish
 from tests.integration.test_publish_lease import dynamodb_calls
-from tests.support.invoke import ADMIN, STAFF, invoke
+from tests.support.invoke import ADMIN, STAFF, invoke, outside_aws
 
 pytestmark = pytest.mark.usefixtures("emulator", "token_configured")
 
@@ -169,3 +169,45 @@ def test_no_event_is_written_twice_under_one_number() -> None:
         invoice_store.save(stale, events=[Event("second", "b")])
 
     assert [e["type"] for e in event_log()] == ["handed_over", "first"]
+
+
+def test_an_event_appended_while_the_log_is_read_is_no_break(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race, forced: a PDF download appends after the route read the invoice's head."""
+    from sevdesk_common import invoice_store
+    from sevdesk_common.invoice_store import Event
+
+    hand_over()
+    real = invoice_store.event_items
+
+    def appended_meanwhile(invoice_id: str) -> list[dict[str, Any]]:
+        monkeypatch.setattr(invoice_store, "event_items", real)
+        with outside_aws():  # another function's write (the PDF route's), not this one's
+            invoice_store.append_event(invoice_id, Event("pdf_downloaded", "staff-2"))
+        return real(invoice_id)
+
+    monkeypatch.setattr(invoice_store, "event_items", appended_meanwhile)
+
+    page = events_page()
+
+    assert page["chain"]["verified"] is True and page["chain"]["length"] == 2
+
+
+def test_the_admin_check_reads_the_head_again_when_the_index_lags(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sevdesk_common import invoice_store
+    from sevdesk_common.invoice_store import Event
+
+    hand_over()
+    stale, _ = invoice_store.list_invoices()
+    invoice_store.append_event(INVOICE_ID, Event("pdf_downloaded", "staff-2"))
+    monkeypatch.setattr(invoice_store, "list_invoices", lambda **_: (stale, None))  # an index behind
+
+    lagging = audit()
+
+    assert lagging.body["broken"] == [] and lagging.body["intact"] == 1
+    # an invoice item really put back behind its log stays a break after reading it again
+    record = invoice_store.load(INVOICE_ID)
+    assert record is not None
+    item = invoice_store._item(record.model_copy(update={"event_seq": 1, "event_head": stale[0].event_head}))
+    table().put_item(Item=item)
+    behind = audit()
+    assert [b["chain"]["breaks"][0]["problem"] for b in behind.body["broken"]] == ["head_behind"]

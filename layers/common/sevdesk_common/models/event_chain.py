@@ -134,6 +134,12 @@ def verify(events: Iterable[Mapping[str, Any]], head_seq: int, head_hash: str | 
     )
 
 
+def only_ahead_of_head(status: ChainStatus) -> bool:
+    """The log runs past the head read before it: an event appended in between (or an index not
+    caught up yet), not tampering, as long as nothing else is wrong. Read the head again."""
+    return bool(status.breaks) and all(b.problem == "head_behind" for b in status.breaks)
+
+
 class BrokenChain(ApiModel):
     invoice_id: str
     chain: ChainStatus

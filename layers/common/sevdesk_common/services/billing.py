@@ -9,7 +9,7 @@ from sevdesk_common.auth import Caller
 from sevdesk_common.errors import BadRequest, Conflict
 from sevdesk_common.invoice_store import Event, InvalidCursor, StaleInvoice
 from sevdesk_common.models.config import SevdeskConfig
-from sevdesk_common.models.event_chain import verify
+from sevdesk_common.models.event_chain import only_ahead_of_head, verify
 from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEvent, InvoiceHandover
 from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.observability import logger
@@ -73,6 +73,9 @@ def list_events(invoice_id: str, *, limit: int, cursor: str | None) -> EventPage
         raise BadRequest("cursor: not a cursor this API returned", details=[{"field": "cursor"}]) from None
     items = invoice_store.event_items(invoice_id)
     chain = verify(items, record.event_seq, record.event_head)
+    if only_ahead_of_head(chain):  # appended after the invoice was read
+        record = load_or_404(invoice_id)
+        chain = verify(items, record.event_seq, record.event_head)
     newest = [item for item in reversed(items) if after is None or item["sk"] < after]
     page = newest[:limit]
     more = len(newest) > limit
