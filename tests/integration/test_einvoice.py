@@ -363,3 +363,19 @@ def test_the_auto_publish_worker_makes_e_invoices_the_same_way(emulator: Any) ->
     record = stored()
     assert record.e_invoice is True and record.xml_sha256
     assert ours(emulator)[0]["propertyIsEInvoice"] == "1"
+
+
+def test_an_e_invoice_publish_makes_no_more_dynamodb_calls_than_a_plain_one(emulator: Any) -> None:
+    from tests.integration.test_publish_lease import dynamodb_calls
+
+    configure(e_invoice_mode="always")
+    hand_over("R1-CANARY")
+    with dynamodb_calls() as canary:  # the first one also records that the seller data passed
+        assert publish("R1-CANARY").status == 200
+    hand_over()
+    with dynamodb_calls() as calls:
+        assert publish().status == 200
+
+    assert sum(calls.values()) <= 8, calls
+    assert sum(canary.values()) <= 9, canary
+    assert config()["eInvoiceSeller"]["status"] == "ok"

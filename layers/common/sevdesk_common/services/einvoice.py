@@ -34,8 +34,8 @@ from sevdesk_common.models.invoice import CompanyRecipient, InvoiceHandover
 from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.models.retention import retain_until
 from sevdesk_common.observability import logger, metrics
-from sevdesk_common.repository import get_config_item
-from sevdesk_common.services.config import modify_config
+from sevdesk_common.repository import get_config_item, put_config_item
+from sevdesk_common.services.config import storable_config
 from sevdesk_common.services.lease import load_or_404, require_published
 from sevdesk_common.services.pdf import pdf_filename
 from sevdesk_common.sevdesk.client import SevdeskClient
@@ -215,7 +215,7 @@ def check_before_sending(
 # ---------------------------------------------------------------- sevDesk's verdict
 
 
-def incomplete(invoice_id: str, error: SevdeskError) -> EInvoiceIncomplete | None:
+def incomplete(invoice_id: str, error: SevdeskError, config: SevdeskConfig) -> EInvoiceIncomplete | None:
     """sevDesk's 830 ("Could not generate ZUGFeRD Invoice ...") with each missing field in words,
     and the seller's part remembered for the next e-invoices; None for any other refusal."""
     if error.sevdesk_code != INCOMPLETE_CODE:
@@ -225,7 +225,7 @@ def incomplete(invoice_id: str, error: SevdeskError) -> EInvoiceIncomplete | Non
     pieces = [from_sevdesk(str(name)) for name in names or []]
     seller = [p for p in pieces if p.side == "seller"]
     if seller:
-        _remember_seller(SellerCheck(status="incomplete", missing=seller), invoice_id)
+        _remember_seller(SellerCheck(status="incomplete", missing=seller), invoice_id, config)
     metrics.add_metric(name="EInvoicesRefusedBySevdesk", unit="Count", value=1)
     message = (
         f"sevDesk refused to finalize invoice {invoice_id} as an e-invoice: "
@@ -238,15 +238,16 @@ def incomplete(invoice_id: str, error: SevdeskError) -> EInvoiceIncomplete | Non
 def seller_passed(config: SevdeskConfig, invoice_id: str) -> None:
     """An e-invoice was finalized: the seller's master data is complete (until the next change)."""
     if config.e_invoice_seller.status != "ok":
-        _remember_seller(SellerCheck(status="ok"), invoice_id)
+        _remember_seller(SellerCheck(status="ok"), invoice_id, config)
 
 
-def _remember_seller(check: SellerCheck, invoice_id: str) -> None:
+def _remember_seller(check: SellerCheck, invoice_id: str, config: SevdeskConfig) -> None:
+    """Into the settings as read with the invoice (one conditional write). The finding is a
+    cache: when the settings changed meanwhile, it is dropped and the next e-invoice checks again."""
     checked = check.model_copy(update={"checked_at": datetime.now(UTC), "canary_invoice_id": invoice_id})
-    try:
-        modify_config(lambda c: c.model_copy(update={"e_invoice_seller": checked}))
-    except AppError:  # the finding is a cache: losing it only means the next e-invoice checks again
-        logger.warning("e-invoice seller check not stored", extra={"invoice_id": invoice_id})
+    updated = config.model_copy(update={"e_invoice_seller": checked})
+    if not put_config_item(storable_config(updated), expected_version=config.version):
+        logger.info("e-invoice seller check not stored (settings changed)", extra={"invoice_id": invoice_id})
 
 
 def require_flag(invoice: Invoice, invoice_id: str) -> None:

@@ -260,7 +260,7 @@ class Publication:
                 announced=announced,
             )
         except SevdeskRefused as error:  # sevDesk's 830 (e-invoice data missing) in words
-            refused = einvoice.incomplete(lease.record.invoice_id, error)
+            refused = einvoice.incomplete(lease.record.invoice_id, error, self.config)
             if refused is None:
                 raise
             raise refused from error
