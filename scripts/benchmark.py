@@ -1,9 +1,11 @@
-"""Figures: cold import + init per function, the layer's size, sevDesk requests and latency per publish.
+"""Figures: cold import + init per function, the layer's size, sevDesk requests and latency per publish,
+and the drift report over 10,000 invoices.
 
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
        .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
        .venv/bin/python scripts/benchmark.py --only datev-memory,datev-lambda-seconds
        .venv/bin/python scripts/benchmark.py --only contacts-requests,kpi-requests
+       .venv/bin/python scripts/benchmark.py --only drift-report
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
 Every number comes from this machine: read them relative to the baselines printed alongside,
@@ -27,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
@@ -992,6 +995,114 @@ def kpi_requests(options: Options) -> bool:
 
 def _join(routes: Counter[str]) -> str:
     return ", ".join(f"{route} {count}" for route, count in sorted(routes.items()))
+
+
+# ---------------------------------------------------------------- drift report
+
+DRIFT_INVOICES = 10_000
+DRIFT_PAID_SHARE = 0.01  # booked in sevDesk behind the bundle's back: the drift to find
+NAIVE_SAMPLE = 1_000  # per-invoice reads timed on this many, the rest extrapolated
+
+
+def _bundle_copies(bench: PublishBench, seeded: list[str], contact_id: str) -> None:
+    """The bundle's side of the seeded invoices, written straight into its table (like a bundle
+    that published them): same ids, numbers, sums, marker and customer."""
+    import boto3
+
+    from sevdesk_common import invoice_store
+    from sevdesk_common.models.invoice import InvoiceHandover
+    from sevdesk_common.models.record import InvoiceRecord
+
+    body = json.loads(json.dumps(bench.fixture))
+    body["company"] = {
+        "id": "seed",
+        "name": "Seed GmbH",
+        "address": {"street": "Seedweg 1", "zip": "10115", "city": "Berlin", "country": "DE"},
+    }
+    body["positions"] = [
+        {"name": "Beratung", "quantity": "3", "unitPrice": "10.00", "taxRate": "19"},
+        {"name": "Reisekosten", "quantity": "1", "unitPrice": "25.00", "taxRate": "19"},
+    ]
+    handover = InvoiceHandover.model_validate(body)
+    now = datetime.now(UTC)
+    table = boto3.resource("dynamodb").Table(BENCH_TABLE)
+    with table.batch_writer() as batch:
+        for index, sevdesk_id in enumerate(seeded):
+            invoice = bench.emu.state.invoices[sevdesk_id]
+            record = InvoiceRecord.handed_over(f"R1-BENCH-{index}", handover, "bench", now).changed(
+                external_id=sevdesk_id,
+                external_invoice_number=invoice["invoiceNumber"],
+                sevdesk_contact_id=contact_id,
+                document_status="finalized",
+                accounting_sync_status="synced",
+            )
+            batch.put_item(Item=invoice_store._item(record))
+
+
+@section("drift-report")
+def drift_report_figures(options: Options) -> bool:
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.api_contacts import build_contact
+
+        contact = build_contact(
+            bench.emu, {"name": "Seed GmbH", "category": {"id": 3}, "customerNumber": "R1-CO-seed"}
+        )
+        started = time.perf_counter()
+        seeded = bench.emu.seed_invoices(
+            DRIFT_INVOICES,
+            contact_id=contact["id"],
+            note_prefix="R1-INVOICE:R1-BENCH-",
+            paid=DRIFT_PAID_SHARE,
+            partial=0,
+            cancelled=0,
+        )
+        _bundle_copies(bench, seeded, contact["id"])
+        setup = time.perf_counter() - started
+
+        from sevdesk_common.observability import metrics
+        from sevdesk_common.services.reconciliation import drift_report
+
+        bench.emu.requests.clear()
+        bench._db_calls.clear()
+        started = time.perf_counter()
+        report = drift_report()
+        ours_seconds = time.perf_counter() - started
+        db_seconds = sum(bench._db_calls)
+        metrics.clear_metrics()
+        ours_routes = Counter(_route_of(r.method, r.path) for r in list(bench.emu.requests))
+        db_calls = len(bench._db_calls)
+
+        # the naive way: one GET per invoice the bundle knows (timed on a sample)
+        started = time.perf_counter()
+        for sevdesk_id in seeded[:NAIVE_SAMPLE]:
+            bench.http.get(f"/Invoice/{sevdesk_id}").raise_for_status()
+        naive_sample = time.perf_counter() - started
+    naive_requests = DRIFT_INVOICES
+    naive_seconds = naive_sample * DRIFT_INVOICES / NAIVE_SAMPLE
+    expected_paid = round(DRIFT_INVOICES * DRIFT_PAID_SHARE)
+    found = report.counts.get("payment_unseen", 0)
+    ours_requests = report.sevdesk_requests.total
+
+    title = f"## Drift report over {DRIFT_INVOICES:,} invoices (in-process service, moto, emulator)"
+    print(f"{title}; seeding took {setup:.1f} s")
+    behind = f"{DRIFT_PAID_SHARE:.0%} paid in sevDesk behind the bundle's back"
+    print(f"{behind}: {found} found, {expected_paid} made.")
+    print(f"{'':<36} {'sevDesk requests':>16} {'seconds':>9} {'at 100 req/min':>15}")
+    rows = [
+        ("ours (list reads, 1000 a page)", ours_requests, ours_seconds),
+        (f"naive (GET per invoice, {NAIVE_SAMPLE:,} timed)", naive_requests, naive_seconds),
+    ]
+    for label, requests, seconds in rows:
+        print(f"{label:<36} {requests:>16} {seconds:>9.1f} {requests / 100:>13.1f} m")
+    print(f"ours by route: {', '.join(f'{route} {n}' for route, n in sorted(ours_routes.items()))}")
+    print(f"ours reported {report.sevdesk_requests.by_operation}")
+    print(
+        f"of ours' {ours_seconds:.1f} s, {db_seconds:.1f} s were {db_calls} DynamoDB calls (the invoices' "
+        "summaries via gsi2, the budget) answered by moto in-process, which copies every item it reads"
+    )
+    print()
+    return found == expected_paid and ours_requests <= DRIFT_INVOICES // 1000 + 3
 
 
 # ---------------------------------------------------------------- main

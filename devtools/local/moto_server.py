@@ -268,21 +268,35 @@ def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, An
         created["secrets"].append(name)
 
     s3 = client("s3", endpoint)
-    for logical_id in template.of_type("AWS::S3::Bucket"):
+    for logical_id, res in template.of_type("AWS::S3::Bucket").items():
+        props = template.resolve(res.get("Properties", {}))
         name = template.physical_name(logical_id)
         config = {"LocationConstraint": REGION}
-        _exists("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=name, CreateBucketConfiguration=config)
+        locked = bool(props.get("ObjectLockEnabled"))
+        if not _exists(
+            "BucketAlreadyOwnedByYou",
+            s3.create_bucket,
+            Bucket=name,
+            CreateBucketConfiguration=config,
+            ObjectLockEnabledForBucket=locked,
+        ) and props.get("ObjectLockConfiguration"):
+            s3.put_object_lock_configuration(
+                Bucket=name, ObjectLockConfiguration=props["ObjectLockConfiguration"]
+            )
         created["buckets"].append(name)
 
     sqs = client("sqs", endpoint)
-    for logical_id, res in template.of_type("AWS::SQS::Queue").items():
-        name = template.physical_name(logical_id)
+    queues = template.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a queue's RedrivePolicy names one that must exist.
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+        props = template.resolve(queues[logical_id].get("Properties", {}))
         attributes = {
-            key: str(value)
-            for key, value in template.resolve(res.get("Properties", {})).items()
-            if key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds")
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in props.items()
+            if key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "RedrivePolicy")
         }
-        sqs.create_queue(QueueName=name, Attributes=attributes)  # idempotent for equal attributes
+        name = template.physical_name(logical_id)
+        sqs.create_queue(QueueName=name, Attributes=attributes)  # idempotent with the same attributes
         created["queues"][logical_id] = queue_url(name)
 
     events = client("events", endpoint)

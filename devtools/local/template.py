@@ -160,7 +160,7 @@ class LocalTemplate:
         if name in self.raw.get("Parameters", {}) or name in self.overrides:
             return self.parameter(name)
         type_ = self.resources[name]["Type"]
-        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return self.get_att(name, "Arn")
         if type_ == "AWS::SQS::Queue":  # moto finds a queue by the name at the URL's end, any host
             return queue_url(self.physical_name(name))
@@ -177,11 +177,14 @@ class LocalTemplate:
             "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}",
             "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
         }
         if attr == "Arn" and type_ in arns:
             return arns[type_]
-        if attr in ("Name", "QueueName"):
+        if attr in ("Name", "QueueName", "TopicName"):
             return name
+        if attr == "QueueUrl" and type_ == "AWS::SQS::Queue":
+            return queue_url(name)
         raise ValueError(f"!GetAtt {logical_id}.{attr} is not supported locally")
 
     def resolve(self, value: Any) -> Any:

@@ -257,7 +257,8 @@ def test_purchase_events_create_publish_and_dead_letter(
     )
 
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert "replayed 1, refused again 0, kept 0" in replay.stdout
+    assert "replayed 1, refused again 0, kept 0" in replay.stderr
+    assert json.loads(replay.stdout)["redriven"] == 1
     assert _sent(api, staff, "PURCHASE-E2E-P3")
     assert dead_letters(stack, queue) == []
     marker = "R1-INVOICE:PURCHASE-E2E-P3"

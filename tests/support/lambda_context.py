@@ -35,6 +35,8 @@ def clear_process_caches() -> None:
         invoker.cache_clear()
     parameters.clear_caches()
     importlib.import_module("sevdesk_common.dead_letters")._sqs.cache_clear()
+    importlib.import_module("sevdesk_common.document_store").clear_cache()
+    importlib.import_module("sevdesk_common.services.einvoice").clear_cache()
     clients = importlib.import_module("sevdesk_common.clients")
     clients.clear_client_cache()
     importlib.import_module("sevdesk_common.export_bucket").clear_cache()

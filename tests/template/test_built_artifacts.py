@@ -45,9 +45,12 @@ RUN: list[tuple[str, int | dict[str, Any] | str]] = [
     ("billing_invoice_get", 200),
     ("billing_invoice_events", 200),
     ("billing_invoice_list", 200),
+    ("audit_event_chains", 200),
     ("invoice_publish", 200),
     ("invoice_send", 200),
     ("invoice_pdf", 200),
+    ("invoice_xml", 409),  # the fixture's invoice is a plain one: not_an_einvoice
+    ("billing_einvoice_readiness", 200),
     ("invoice_cancel", 200),
     ("invoice_auto_publish", {"status": "skipped"}),
     ("datev_export_start", 202),
@@ -64,6 +67,8 @@ RUN: list[tuple[str, int | dict[str, Any] | str]] = [
     ("vouchers_list", 200),
     ("kpi_revenue", 200),
     ("purchase_completed", {"status": "handed_over"}),  # autoTransferInvoices is off (config_put)
+    ("reconciliation_get", 200),
+    ("reconciliation_nightly", {"counts": {}}),  # published and cancelled in step: no drift
 ]
 
 pytestmark = [

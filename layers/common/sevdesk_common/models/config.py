@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
+from sevdesk_common.models.einvoice import EInvoiceMode, PaymentMeans, SellerCheck
 from sevdesk_common.models.fields import integer
 
 ChartOfAccounts = Literal["SKR03", "SKR04"]
@@ -21,6 +22,8 @@ ClientNumber = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}$", description="D
 
 # R1's document kinds: AR = outgoing invoice, SR = cancellation invoice (not sevDesk's invoiceType AR).
 TEMPLATE_FIELDS = ("template_eb_ar", "template_eb_sr", "template_kop_ar", "template_kop_sr")
+# A change of any of these makes the next e-invoice the seller-data canary again.
+E_INVOICE_FIELDS = ("e_invoice_mode", "e_invoice_payment_method")
 
 
 class SevdeskConfig(ApiModel):
@@ -43,6 +46,12 @@ class SevdeskConfig(ApiModel):
     datev_accountant_number: str | None = None
     datev_client_number: str | None = None
     auto_transfer_invoices: bool = False
+    # When publish makes an invoice an e-invoice (the hand-over's eInvoice overrides it per invoice).
+    e_invoice_mode: EInvoiceMode = "never"
+    # How e-invoice buyers pay unless the hand-over says otherwise (a sevDesk PaymentMethod by its code).
+    e_invoice_payment_method: PaymentMeans = "sepa_transfer"
+    # The seller's master data as the last e-invoice finalize (the canary) found it.
+    e_invoice_seller: SellerCheck = Field(default_factory=SellerCheck)
     is_connected: bool = False
     connected_by: str | None = None
     connected_at: datetime | None = None
@@ -79,6 +88,11 @@ class ConfigUpdate(StrictApiModel):
     datev_accountant_number: AccountantNumber | None = None
     datev_client_number: ClientNumber | None = None
     auto_transfer_invoices: StrictBool | None = None
+    e_invoice_mode: EInvoiceMode | None = Field(
+        default=None,
+        description="never | domestic_b2b (companies in Germany, above 250 EUR gross) | always",
+    )
+    e_invoice_payment_method: PaymentMeans | None = None
 
 
 class ConnectionFailure(ApiModel):

@@ -19,6 +19,7 @@ from sevdesk_common.models.contact_link import ContactLink
 from sevdesk_common.models.invoice import (
     STATIC_COUNTRY_IDS,
     CompanyRecipient,
+    InvoiceHandover,
     PersonRecipient,
 )
 from sevdesk_common.models.record import PendingWrite
@@ -35,6 +36,8 @@ _POLL_SECONDS = 0.2
 # A link item that was claimed but never linked is removed by DynamoDB's TTL after this.
 UNUSED_LINK_TTL_SECONDS = 86_400
 CUSTOMER_CATEGORY_ID = 3
+# sevDesk's own placeholder when a buyer has no reference (measured on organisations).
+NO_BUYER_REFERENCE = "-"
 
 Recipient = PersonRecipient | CompanyRecipient
 
@@ -65,9 +68,11 @@ class ContactStep:
         *,
         category_id: int = CUSTOMER_CATEGORY_ID,
         phone: str | None = None,
+        e_invoice: bool = False,
     ) -> None:
         self.handover = handover
         self.owner = owner
+        self.e_invoice = e_invoice
         self.key = handover.recipient_key()
         self.recipient: Recipient | None = handover.company or handover.contact
         self.category_id = category_id
@@ -227,10 +232,26 @@ class ContactStep:
             if isinstance(recipient, CompanyRecipient)
             else {"surename": recipient.first_name, "familyname": recipient.last_name}
         )
+        if self.e_invoice:  # EN 16931 reads these from the contact: see services/einvoice.py
+            names["buyer_reference"] = getattr(self.handover, "buyer_reference", None) or NO_BUYER_REFERENCE
+            names["government_agency"] = (
+                isinstance(recipient, CompanyRecipient) and recipient.public_authority
+            )
         self.sevdesk_contact = client.create_contact(
             customer_number=self.key, vat_number=recipient.vat_id, category_id=self.category_id, **names
         )
         return self.sevdesk_contact.id
+
+
+def ensure_e_invoice_data(client: SevdeskClient, contact_id: str, handover: InvoiceHandover) -> None:
+    """An existing contact gets the hand-over's buyer reference and public-authority mark (sevDesk
+    takes both from the contact); a reference sevDesk already has is kept unless a new one is given."""
+    recipient = handover.company or handover.contact
+    government = isinstance(recipient, CompanyRecipient) and recipient.public_authority
+    current = client.get_contact(contact_id)
+    reference = handover.buyer_reference or current.buyer_reference or NO_BUYER_REFERENCE
+    if current.buyer_reference != reference or bool(current.government_agency) != government:
+        client.update_contact(contact_id, buyer_reference=reference, government_agency=government)
 
 
 def _add_details(

@@ -34,6 +34,7 @@ from sevdesk_common.sevdesk.models import (
     InvoiceLog,
     InvoicePage,
     InvoicePos,
+    PaymentMethod,
     PdfDocument,
     PdfWire,
     Progress,
@@ -231,6 +232,8 @@ class SevdeskClient(SevdeskHttp):
         familyname: str | None = None,
         vat_number: str | None = None,
         category_id: int = 3,  # customer
+        buyer_reference: str | None = None,
+        government_agency: bool | None = None,
     ) -> Contact:
         """An organisation (`name`) or a person (`surename`/`familyname`)."""
         if bool(name) == bool(surename or familyname):
@@ -242,8 +245,36 @@ class SevdeskClient(SevdeskHttp):
             body.update(surename=surename, familyname=familyname)
         if vat_number:
             body["vatNumber"] = vat_number
+        if buyer_reference is not None:
+            body["buyerReference"] = buyer_reference
+        if government_agency is not None:
+            body["governmentAgency"] = government_agency
         reply = self._write("POST", "/Contact", "create_contact", json=body)
         return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
+    def update_contact(
+        self, contact_id: str, *, buyer_reference: str | None = None, government_agency: bool | None = None
+    ) -> Contact:
+        """PUT /Contact/{id} with absolute values (so a repeat changes nothing)."""
+        body: dict[str, Any] = {}
+        if buyer_reference is not None:
+            body["buyerReference"] = buyer_reference
+        if government_agency is not None:
+            body["governmentAgency"] = government_agency
+        reply = self.call(Request("PUT", f"/Contact/{contact_id}", "update_contact", safe=True, json=body))
+        return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
+    def contacts_page(
+        self, *, limit: int = MAX_PAGE, offset: int = 0, budget_class: BudgetClass = "default"
+    ) -> list[Contact]:
+        """One raw page of contacts, persons included (depth=1), for reading them all."""
+        params = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset, "depth": 1}
+        reply = self._get("/Contact", "list_contacts", params, budget_class)
+        return self._parse(reply, lambda o: [Contact.model_validate(c) for c in _many(o)])
+
+    def list_payment_methods(self) -> list[PaymentMethod]:
+        reply = self._get("/PaymentMethod", "list_payment_methods", {"limit": MAX_PAGE})
+        return self._parse(reply, lambda o: [PaymentMethod.model_validate(m) for m in _many(o)])
 
     def create_contact_address(
         self,
@@ -415,6 +446,11 @@ class SevdeskClient(SevdeskHttp):
         if not content.startswith(b"%PDF"):
             raise SevdeskProtocolError(f"sevDesk's PDF for invoice {invoice_id} is not a PDF.")
         return PdfDocument(filename=filename, content=content)
+
+    def get_xml(self, invoice_id: str) -> str:
+        """The e-invoice's EN 16931 CII XML (only for finalized e-invoices; else 400)."""
+        reply = self._get(f"/Invoice/{invoice_id}/getXml", "get_xml")
+        return self._parse(reply, lambda o: _xml(_one(o)))
 
     def cancel_invoice(self, invoice_id: str) -> Invoice:
         """Returns the cancellation invoice (SR). Partly paid: HTTP 200 + code 390 -> refused."""
@@ -687,6 +723,12 @@ def _progress(objects: Any) -> Progress:
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         return Progress(current=int(float(value)), total=100)
     return Progress.model_validate(value)
+
+
+def _xml(value: Any) -> str:
+    if not isinstance(value, str) or not value.lstrip().startswith("<"):
+        raise ValueError("getXml did not answer with XML")
+    return value
 
 
 def _job_id(objects: Any) -> str:

@@ -110,6 +110,8 @@ class Contact(Wire):
     familyname: str | None = None
     customer_number: str | None = None
     vat_number: str | None = None
+    buyer_reference: str | None = None
+    government_agency: WireBool | None = None
     status: WireInt | None = None
     category: Ref | None = None
     sev_client: Ref | None = None
@@ -193,6 +195,15 @@ class Invoice(Wire):
     @property
     def is_cancellation(self) -> bool:
         return self.invoice_type == "SR"
+
+
+class PaymentMethod(Wire):
+    """Undocumented GET /PaymentMethod; ids are per account, electronicInvoiceId is the UNTDID 4461
+    code an e-invoice names (58 SEPA credit transfer, 59 direct debit, 10 cash, 68 online)."""
+
+    id: WireId
+    name: str | None = None
+    electronic_invoice_id: str | None = None
 
 
 class InvoicePos(Wire):

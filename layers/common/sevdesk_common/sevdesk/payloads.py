@@ -94,6 +94,8 @@ class InvoiceSavePayload(_Input):
     show_net: bool = True
     time_to_pay: int | None = None
     payment_method_id: str | None = None
+    # An e-invoice (ZUGFeRD/XRechnung): sevDesk then refuses to finalize it without the EN 16931 data.
+    property_is_e_invoice: bool = False
     # sevDesk does not copy the contact's address onto the invoice, so it goes in explicitly.
     address: str | None = None
     address_name: str | None = None
@@ -137,6 +139,8 @@ class InvoiceSavePayload(_Input):
             invoice["timeToPay"] = self.time_to_pay
         if self.payment_method_id:
             invoice["paymentMethod"] = ref("PaymentMethod", self.payment_method_id)
+        if self.property_is_e_invoice:
+            invoice["propertyIsEInvoice"] = True
         return {
             "invoice": invoice,
             "invoicePosSave": [pos.to_wire() for pos in self.positions],
