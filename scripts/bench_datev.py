@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,9 @@ def child(mode: str, link: str, key: str) -> None:
     tracemalloc.start()
     started = time.perf_counter()
     if mode == "ours":
-        stored = export_bucket.upload_stream(key, _download(link))
+        stored = export_bucket.upload_stream(
+            key, _download(link), retain_until=datetime(2037, 1, 1, tzinfo=UTC)
+        )
         figures.update(sha256=stored.sha256, parts=stored.parts, size=stored.size_bytes)
     elif mode == "naive":
         body = httpx.get(link, timeout=120).content

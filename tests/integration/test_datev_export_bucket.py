@@ -10,6 +10,7 @@ import os
 import threading
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.support.invoke import running_as
 
 BUCKET = os.environ["EXPORT_BUCKET"]
 MIB = 1024 * 1024
+UNTIL = datetime(2037, 1, 1, tzinfo=UTC)
 
 
 def leftovers() -> tuple[list[str], list[str]]:
@@ -40,11 +42,14 @@ def test_a_stream_goes_in_as_parts_with_its_sha256(aws: Any, monkeypatch: pytest
     get_settings.cache_clear()
     data = os.urandom(11 * MIB + 123)
     chunks = (data[i : i + 700_001] for i in range(0, len(data), 700_001))  # not aligned with parts
-    stored = export_bucket.upload_stream("datev/job/file.zip", chunks)
+    stored = export_bucket.upload_stream("datev/job/file.zip", chunks, retain_until=UNTIL)
     assert (stored.parts, stored.size_bytes) == (3, len(data))
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
-    body = boto3.client("s3").get_object(Bucket=BUCKET, Key="datev/job/file.zip")["Body"].read()
-    assert body == data
+    stored_object = boto3.client("s3").get_object(Bucket=BUCKET, Key="datev/job/file.zip")
+    assert stored_object["Body"].read() == data
+    # locked like books, in governance mode: no function can shorten it
+    assert stored_object["ObjectLockMode"] == "GOVERNANCE"
+    assert stored_object["ObjectLockRetainUntilDate"] == UNTIL
 
 
 def test_a_broken_stream_leaves_nothing_behind(aws: Any) -> None:
@@ -53,7 +58,7 @@ def test_a_broken_stream_leaves_nothing_behind(aws: Any) -> None:
         raise ExportDownloadFailed("broke off")
 
     with pytest.raises(ExportDownloadFailed):
-        export_bucket.upload_stream("datev/job/file.zip", breaking())
+        export_bucket.upload_stream("datev/job/file.zip", breaking(), retain_until=UNTIL)
     assert leftovers() == ([], [])
 
 
@@ -93,7 +98,9 @@ def link_server() -> Iterator[str]:
 )
 def test_a_bad_download_leaves_nothing_behind(aws: Any, link_server: str, path: str, error: type) -> None:
     with running_as("datev_export_store"), pytest.raises(error) as raised:  # what the store step does
-        export_bucket.upload_stream("datev/job/file.zip", datev_steps._download(link_server + path))
+        export_bucket.upload_stream(
+            "datev/job/file.zip", datev_steps._download(link_server + path), retain_until=UNTIL
+        )
     assert "X-Amz-Signature" not in str(raised.value)
     assert leftovers() == ([], [])
 
@@ -122,11 +129,13 @@ def test_the_chart_of_accounts_is_read_from_the_batch_header(
     aws: Any, members: dict[str, bytes], chart: str
 ) -> None:
     data = _zip({"B/big.bin": os.urandom(2 * MIB), **members})
-    stored = export_bucket.upload_stream("datev/job/file.zip", iter([data]))
+    stored = export_bucket.upload_stream("datev/job/file.zip", iter([data]), retain_until=UNTIL)
     assert batch_chart_of_accounts(stored.key, stored.size_bytes) == chart
 
 
 def test_a_stored_file_that_is_no_zip_is_reported(aws: Any) -> None:
-    stored = export_bucket.upload_stream("datev/job/file.zip", iter([b"PK\x03\x04 but nothing else"]))
+    stored = export_bucket.upload_stream(
+        "datev/job/file.zip", iter([b"PK\x03\x04 but nothing else"]), retain_until=UNTIL
+    )
     with pytest.raises(ExportFileInvalid):
         batch_chart_of_accounts(stored.key, stored.size_bytes)

@@ -121,6 +121,38 @@ def test_every_state_machine_alarms_on_failed_executions(logical_id: str) -> Non
     assert alarms_on("AWS/States", "ExecutionsFailed", {"Ref": logical_id})
 
 
+@pytest.mark.parametrize("logical_id", STATE_MACHINES or ["none"])
+def test_every_state_machine_dead_letters_executions_that_did_not_succeed(logical_id: str) -> None:
+    """An EventBridge rule on Step Functions' status events puts each failed, timed-out or aborted
+    execution into a dead-letter queue, and that queue lets only the rule send to it."""
+    if logical_id == "none":
+        pytest.skip("no state machine in this template yet")
+    rules = {
+        lid: r["Properties"]
+        for lid, r in RESOURCES.items()
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"]["EventPattern"].get("source") == ["aws.states"]
+        and {"Ref": logical_id} in r["Properties"]["EventPattern"]["detail"]["stateMachineArn"]
+    }
+    assert rules, logical_id
+    for rule_id, rule in rules.items():
+        assert set(rule["EventPattern"]["detail"]["status"]) == {"FAILED", "TIMED_OUT", "ABORTED"}
+        (target,) = rule["Targets"]
+        queue = destination(target["Arn"])
+        assert queue in DEAD_LETTER_QUEUES
+        policies = [
+            r["Properties"]
+            for r in RESOURCES.values()
+            if r["Type"] == "AWS::SQS::QueuePolicy" and {"Ref": queue} in r["Properties"]["Queues"]
+        ]
+        sources = [
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+            for policy in policies
+            for statement in policy["PolicyDocument"]["Statement"]
+        ]
+        assert sources == [{"Fn::GetAtt": [rule_id, "Arn"]}], sources
+
+
 def test_every_alarm_notifies_the_topic_which_mails_the_given_address() -> None:
     for lid, props in ALARMS.items():
         assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], lid
@@ -178,15 +210,17 @@ def test_every_dead_letter_queue_serves_a_path_and_has_a_replay_target() -> None
 
 def test_the_alarms_watch_what_the_code_emits() -> None:
     """Namespace and dimension as Powertools writes them; metric names the code really emits
-    (PaymentSyncLagSeconds and DatevExports* are the names the sync and the export emit)."""
+    (PaymentSyncLagSeconds is the name the sync emits); a DATEV job failure is watched on the state
+    machine's own metrics, since a failed job ends its execution in a Fail state."""
     assert GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"] == "SevdeskIntegration"
     assert GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"] == "sevdesk-integration"
     code = "\n".join(p.read_text() for p in (REPO_ROOT / "layers" / "common").rglob("*.py"))
     for metric in ("SevdeskServerErrors", "SevdeskUnauthorized", "UnhandledErrors", "SevdeskLatency"):
         assert f'"{metric}"' in code, metric
         assert metric == "SevdeskLatency" or alarms_on("SevdeskIntegration", metric, "sevdesk-integration")
-    for documented in ("PaymentSyncLagSeconds", "DatevExportsFailed"):
-        assert alarms_on("SevdeskIntegration", documented, "sevdesk-integration"), documented
+    assert alarms_on("SevdeskIntegration", "PaymentSyncLagSeconds", "sevdesk-integration")
+    for ended_badly in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"):
+        assert alarms_on("AWS/States", ended_badly, {"Ref": "DatevExportStateMachine"}), ended_badly
 
 
 def test_the_dashboard_shows_requests_latency_budget_sync_lag_and_exports() -> None:

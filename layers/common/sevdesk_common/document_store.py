@@ -21,10 +21,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from sevdesk_common.models.retention import LOCK_MODE
 from sevdesk_common.observability import logger
 from sevdesk_common.settings import get_settings
-
-LOCK_MODE = "GOVERNANCE"
 
 
 @dataclass(frozen=True)

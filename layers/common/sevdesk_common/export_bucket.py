@@ -12,11 +12,13 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from sevdesk_common.models.retention import LOCK_MODE
 from sevdesk_common.settings import get_settings
 
 ZIP_CONTENT_TYPE = "application/zip"
@@ -41,9 +43,15 @@ class StoredFile:
     parts: int
 
 
-def upload_stream(key: str, chunks: Iterable[bytes], *, content_type: str = ZIP_CONTENT_TYPE) -> StoredFile:
-    """Store `chunks` under `key` as one multipart upload; aborted (nothing left behind) on any
-    failure, including one raised by the iterator itself."""
+def upload_stream(
+    key: str,
+    chunks: Iterable[bytes],
+    *,
+    retain_until: datetime,
+    content_type: str = ZIP_CONTENT_TYPE,
+) -> StoredFile:
+    """Store `chunks` under `key` as one multipart upload, locked until `retain_until`; aborted
+    (nothing left behind) on any failure, including one raised by the iterator itself."""
     settings = get_settings()
     bucket, part_bytes = settings.export_bucket, max(MIN_PART_BYTES, settings.export_part_bytes)
     upload_id = _s3().create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
@@ -69,6 +77,12 @@ def upload_stream(key: str, chunks: Iterable[bytes], *, content_type: str = ZIP_
     except BaseException:
         _s3().abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
+    # The object is born under the bucket's default retention; its own date only extends it, which
+    # governance mode allows without a bypass (a create with lock headers is the same to S3, but
+    # moto drops them on multipart uploads).
+    _s3().put_object_retention(
+        Bucket=bucket, Key=key, Retention={"Mode": LOCK_MODE, "RetainUntilDate": retain_until}
+    )
     return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest(), parts=len(parts))
 
 

@@ -30,6 +30,7 @@ from sevdesk_common.export_errors import (
 )
 from sevdesk_common.models.datev_export import DatevExportJob, DatevExportRequest
 from sevdesk_common.models.record import PendingWrite
+from sevdesk_common.models.retention import retain_until
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.repository import StaleItem
 from sevdesk_common.services.config import load_config
@@ -279,7 +280,10 @@ def store_export(event: dict[str, Any]) -> dict[str, Any]:
             f"sevDesk has no file for the finished export yet: {error.message}"
         ) from error
     name = safe_file_name(info.filename)
-    stored = export_bucket.upload_stream(f"datev/{job_id}/{name}", _download(info.link))
+    # Kept like books: ten years after the end of the year the file is made (models/retention.py);
+    # never shorter than the bucket's default retention, which only an extension may follow.
+    until = retain_until("books", _now().date())
+    stored = export_bucket.upload_stream(f"datev/{job_id}/{name}", _download(info.link), retain_until=until)
     found = "unknown"
     if event["job"]["format"] == "csv":
         found = batch_chart_of_accounts(stored.key, stored.size_bytes)
