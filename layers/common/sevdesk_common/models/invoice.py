@@ -32,6 +32,9 @@ STATIC_COUNTRY_IDS = {"DE": 1}
 
 DealType = Literal["EB", "KOP"]
 ClaimStatus = Literal["open", "partially_paid", "paid", "cancelled"]
+# How a claim that sevDesk reports settled (status 1000) was settled: by money, or by booking
+# the unpaid rest off to a write-off account (the claim is closed, but that money never came).
+Settlement = Literal["paid", "written_off"]
 DocumentStatus = Literal["handed_over", "draft", "finalized", "sent", "cancelled"]
 SyncStatus = Literal["pending", "publishing", "draft_created", "synced", "failed", "outcome_unknown"]
 
@@ -170,8 +173,22 @@ class HandoffState(ApiModel):
     net_amount: AmountOut
     tax_amount: AmountOut
     gross_amount: AmountOut
-    paid_amount: AmountOut = Decimal(0)
-    paid_at: datetime | None = None
+    paid_amount: AmountOut = Field(
+        default=Decimal(0),
+        description="Money received (bank and cash bookings in sevDesk); never includes a written-off rest. "
+        "Above grossAmount when the customer paid too much.",
+    )
+    paid_at: datetime | None = Field(
+        default=None, description="sevDesk's payDate: the value date of the last booking"
+    )
+    settlement: Settlement | None = Field(
+        default=None,
+        description="Set when claimStatus is paid: `paid` (the money came), or `written_off` (sevDesk "
+        "booked the unpaid rest off: the claim is closed but only paidAmount was received).",
+    )
+    written_off_amount: AmountOut | None = Field(
+        default=None, description="The rest sevDesk booked off (settlement written_off)"
+    )
     sevdesk_contact_id: str | None = None
     template_id: str | None = None
     sent_at: datetime | None = None

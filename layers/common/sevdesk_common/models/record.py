@@ -65,6 +65,9 @@ class InvoiceRecord(BillingInvoice):
     lock_expires_at: datetime | None = None
     pending_write: PendingWrite | None = None
     handed_over_by: str | None = None
+    # When the sevDesk state that payment sync last applied was read: an older read never
+    # overwrites a newer one (two sync runs at once).
+    payment_observed_at: datetime | None = None
 
     # ------------------------------------------------------------------ from R1
 
