@@ -4,6 +4,7 @@ and what they leave behind (state, events)."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,16 +37,31 @@ def refresh(body: Any = None, claims: dict[str, str] = ADMIN) -> ApiResult:
     return invoke("payment_sync_refresh", claims=claims, body=body)
 
 
+def _reader() -> dict[str, str]:
+    # A staff member of their own: the tests read a lot, the per-user limit is 20 a minute.
+    return {**STAFF, "sub": f"staff-{uuid.uuid4().hex[:8]}"}
+
+
 def state(invoice_id: str) -> dict[str, Any]:
-    result = invoke("billing_invoice_get", claims=STAFF, path_parameters={"invoiceId": invoice_id})
+    """What staff see: GET /api/billing/invoices/{id}."""
+    result = invoke("billing_invoice_get", claims=_reader(), path_parameters={"invoiceId": invoice_id})
     assert result.status == 200, result.body
     body: dict[str, Any] = result.body
     return body
 
 
 def synced_events(invoice_id: str) -> list[dict[str, Any]]:
-    result = invoke("billing_invoice_events", claims=STAFF, path_parameters={"invoiceId": invoice_id})
+    """The invoice's `payment_synced` events, oldest first."""
+    result = invoke("billing_invoice_events", claims=_reader(), path_parameters={"invoiceId": invoice_id})
+    assert result.status == 200, result.body
     return [e for e in reversed(result.body["events"]) if e["type"] == "payment_synced"]
+
+
+def age(emulator: Any, external_id: str, hours: float = 1) -> None:
+    """The invoice was last changed in sevDesk `hours` ago (before any watermark)."""
+    from devtools.sevdesk_emulator.store import touch
+
+    touch(emulator.state.invoices[external_id], emulator.now() - timedelta(hours=hours))
 
 
 def sync_state() -> Any:
@@ -75,3 +91,30 @@ def baseline() -> dict[str, Any]:
     assert first["status"] == "completed", first
     backdate_last_sync(11)
     return first
+
+
+def cancel_in_sevdesk(emulator: Any, external_id: str) -> dict[str, Any]:
+    """cancelInvoice straight in sevDesk (not through this bundle); the SR."""
+    import httpx
+
+    headers = {"Authorization": emulator.token}
+    with httpx.Client(base_url=emulator.base_url, transport=emulator.transport(), headers=headers) as http:
+        answer = http.post(f"/Invoice/{external_id}/cancelInvoice")
+    assert answer.status_code == 201, answer.text
+    sr: dict[str, Any] = answer.json()["objects"]
+    return sr
+
+
+def sevdesk_requests(emulator: Any) -> list[str]:
+    """The API requests the emulator saw, as "METHOD path?offset", oldest first."""
+    return [
+        f"{r.method} {r.path}" + (f"?offset={r.query['offset']}" if "offset" in r.query else "")
+        for r in emulator.requests
+    ]
+
+
+def use_page_size(monkeypatch: Any, size: int) -> None:
+    from tests.support.lambda_context import clear_process_caches
+
+    monkeypatch.setenv("PAYMENT_SYNC_PAGE_SIZE", str(size))
+    clear_process_caches()

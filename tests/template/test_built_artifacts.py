@@ -48,6 +48,8 @@ RUN: list[tuple[str, int | dict[str, Any]]] = [
     ("invoice_pdf", 200),
     ("invoice_cancel", 200),
     ("invoice_auto_publish", {"status": "skipped"}),
+    ("payment_sync", {"status": "completed", "reconciliation": "complete"}),
+    ("payment_sync_refresh", 200),
 ]
 
 pytestmark = [

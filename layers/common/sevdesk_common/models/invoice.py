@@ -168,7 +168,11 @@ class HandoffState(ApiModel):
     accounting_sync_status: SyncStatus = "pending"
     accounting_synced_at: datetime | None = None
     document_status: DocumentStatus = "handed_over"
-    claim_status: ClaimStatus = "open"
+    claim_status: ClaimStatus = Field(
+        default="open",
+        description="From sevDesk by payment sync: open, partially_paid, paid (closed; `settlement` says "
+        "whether the money came or the rest was written off), cancelled",
+    )
     currency: str = "EUR"
     net_amount: AmountOut
     tax_amount: AmountOut

@@ -26,7 +26,7 @@ class PaymentSyncRequest(StrictApiModel):
     reconcile: StrictBool = Field(
         default=False,
         description="Also compare every open invoice with sevDesk now (otherwise hourly, by the schedule); "
-        "on a large account it may not finish within the request and goes on in the next scheduled run",
+        "on a large account it may not finish within the request, then the next scheduled run does it",
     )
 
 

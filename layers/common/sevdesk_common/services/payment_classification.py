@@ -34,13 +34,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sevdesk_common.models.invoice import Cancellation, ClaimStatus, DocumentStatus, Settlement
+from sevdesk_common.models.invoice import Cancellation, ClaimStatus, DocumentStatus, Settlement, cents
 from sevdesk_common.models.payment_sync import ChangeKind
 from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.sevdesk.models import Invoice
 
 OPEN, PARTIALLY_PAID, SETTLED = 200, 750, 1000
-ZERO = Decimal(0)
+ZERO = cents(Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def classify(
             return NeedsBookings()
         return _settled(invoice, paid, gross, bookings, seen)
     if invoice.status == PARTIALLY_PAID or paid > 0:
-        return Verdict("partially_paid", Claim("partially_paid", paid, invoice.pay_date), seen)
+        return Verdict("partially_paid", Claim("partially_paid", cents(paid), invoice.pay_date), seen)
     return Verdict("reopened", Claim("open", ZERO), seen)
 
 
@@ -223,10 +223,12 @@ def _settled(
             f"its paidAmount is {paid}; left as it is.",
         )
     if bookings.written_off > 0:
-        claim = Claim("paid", bookings.money, invoice.pay_date, "written_off", bookings.written_off)
+        claim = Claim(
+            "paid", cents(bookings.money), invoice.pay_date, "written_off", cents(bookings.written_off)
+        )
         return Verdict("written_off", claim, seen)
     return Verdict(
-        "overpaid" if paid > gross else "paid", Claim("paid", paid, invoice.pay_date, "paid"), seen
+        "overpaid" if paid > gross else "paid", Claim("paid", cents(paid), invoice.pay_date, "paid"), seen
     )
 
 
