@@ -256,3 +256,35 @@ def test_the_summary_counts_requests_and_reads(emulator: Any) -> None:
     assert run.body["sevdeskRequests"] == len(emulator.requests) == 2
     # the run state, the changed invoice (one batch), the settings for lastSyncAt
     assert 2 <= run.body["dynamodbReads"] <= 4, run.body
+
+
+def test_an_invoice_another_action_holds_is_left_to_it_and_read_again(emulator: Any) -> None:
+    """Our own cancel is under way (its lease held) when sevDesk already shows the SR."""
+    from datetime import UTC, datetime, timedelta
+
+    from sevdesk_common import invoice_store
+    from tests.integration.payment_sync_support import cancel_in_sevdesk
+
+    external_id = published("R1-HELD")
+    baseline()
+    record = invoice_store.load("R1-HELD")
+    assert record is not None
+    lease = {"lock_owner": "cancel:another", "lock_action": "cancel"}
+    held = invoice_store.save(
+        record.changed(**lease, lock_expires_at=datetime.now(UTC) + timedelta(seconds=60))
+    )
+    sr = cancel_in_sevdesk(emulator, external_id)
+    watermark = sync_state().watermark
+
+    busy = scheduled()
+
+    assert (busy["deferred"], busy["changed"]["cancelled"]) == (1, 0), busy
+    assert synced_events("R1-HELD") == []
+    # the watermark stays before it (not at the run's start), so the next run reads it again
+    assert sync_state().watermark < datetime.fromisoformat(busy["startedAt"])
+    assert sync_state().watermark <= max(datetime.fromisoformat(sr["update"]), watermark)
+    invoice_store.save(held.changed(lock_owner=None, lock_action=None, lock_expires_at=None))
+
+    free = refresh()
+
+    assert free.body["changed"]["cancelled"] == 1 and state("R1-HELD")["claimStatus"] == "cancelled"
