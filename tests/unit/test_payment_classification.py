@@ -18,8 +18,8 @@ from sevdesk_common.services.payment_classification import (
     Verdict,
     classify,
 )
+from sevdesk_common.services.payment_run_state import Progress, merge
 from sevdesk_common.services.payment_settle import our_invoice_id
-from sevdesk_common.services.payment_sync import _merge, _Progress
 from sevdesk_common.sevdesk.models import Invoice
 
 PAY_DATE = "2026-10-05T00:00:00+02:00"
@@ -160,9 +160,9 @@ def pass_until(minutes: int, offset: int = 0) -> ChangesPass:
 
 def test_the_later_watermark_and_reconciliation_win() -> None:
     stored = SyncState(watermark=T0 + timedelta(minutes=20), last_reconciled_at=T0, version=4)
-    ours = _Progress(watermark=T0 + timedelta(minutes=10), last_reconciled_at=T0 + timedelta(minutes=5))
+    ours = Progress(watermark=T0 + timedelta(minutes=10), last_reconciled_at=T0 + timedelta(minutes=5))
 
-    merged = _merge(stored, ours)
+    merged = merge(stored, ours)
 
     assert merged.watermark == T0 + timedelta(minutes=20)
     assert merged.last_reconciled_at == T0 + timedelta(minutes=5)
@@ -172,15 +172,15 @@ def test_the_later_watermark_and_reconciliation_win() -> None:
 def test_a_read_both_runs_continued_keeps_the_furthest_offset_until_one_finishes_it() -> None:
     stored = SyncState(watermark=T0, pending=pass_until(10, offset=3000), version=2)
 
-    behind = _merge(stored, _Progress(pending=pass_until(10, offset=2000), worked_on=pass_until(10)))
+    behind = merge(stored, Progress(pending=pass_until(10, offset=2000), worked_on=pass_until(10)))
     assert behind.pending == pass_until(10, offset=3000)
-    finished = _merge(stored, _Progress(watermark=T0 + timedelta(minutes=10), worked_on=pass_until(10)))
+    finished = merge(stored, Progress(watermark=T0 + timedelta(minutes=10), worked_on=pass_until(10)))
     assert finished.pending is None and finished.watermark == T0 + timedelta(minutes=10)
 
 
 def test_a_stopped_read_is_dropped_when_another_run_read_past_it() -> None:
     stored = SyncState(watermark=T0 + timedelta(minutes=30), version=3)
 
-    merged = _merge(stored, _Progress(pending=pass_until(10, offset=1000), worked_on=pass_until(10)))
+    merged = merge(stored, Progress(pending=pass_until(10, offset=1000), worked_on=pass_until(10)))
 
     assert merged.pending is None

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from sevdesk_common import deadline, payment_sync_store
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.credentials import get_token
-from sevdesk_common.errors import Conflict, TimeBudgetExceeded
-from sevdesk_common.models.config import SevdeskConfig
+from sevdesk_common.errors import TimeBudgetExceeded
 from sevdesk_common.models.payment_sync import (
     ChangesPass,
     PaymentSyncRequest,
@@ -42,12 +40,14 @@ from sevdesk_common.models.payment_sync import (
     Trigger,
 )
 from sevdesk_common.models.record import InvoiceRecord
-from sevdesk_common.observability import logger, metrics
+from sevdesk_common.observability import logger
 from sevdesk_common.payment_sync_store import Candidate
-from sevdesk_common.services.config import load_config, modify_config
+from sevdesk_common.services import payment_run_state as run_state
+from sevdesk_common.services.config import load_config
 from sevdesk_common.services.lease import load_or_404, require_published
 from sevdesk_common.services.payment_bookings import BookingReader, RunStopped, reraise_stop
 from sevdesk_common.services.payment_classification import OPEN, PARTIALLY_PAID, Verdict, classify
+from sevdesk_common.services.payment_run_state import Progress
 from sevdesk_common.services.payment_settle import Observation, Settler, our_invoice_id
 from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk.client import SevdeskClient
@@ -67,7 +67,7 @@ def run_scheduled() -> PaymentSyncSummary | SkippedRun:
     config = load_config()
     if get_token() is None:
         logger.info("payment sync skipped: no sevDesk token is configured")
-        _metric("PaymentSyncSkippedNoToken", MetricUnit.Count, 1)
+        run_state.metric("PaymentSyncSkippedNoToken", MetricUnit.Count, 1)
         return SkippedRun(reason="no_token", last_sync_at=config.last_sync_at)
     now = datetime.now(UTC)
     interval = timedelta(minutes=config.payment_sync_interval_minutes)
@@ -79,7 +79,7 @@ def run_scheduled() -> PaymentSyncSummary | SkippedRun:
                 "interval_minutes": config.payment_sync_interval_minutes,
             },
         )
-        _metric("PaymentSyncSkippedInterval", MetricUnit.Count, 1)
+        run_state.metric("PaymentSyncSkippedInterval", MetricUnit.Count, 1)
         return SkippedRun(reason="interval", last_sync_at=config.last_sync_at)
     return SyncRun(sevdesk_client(), trigger="schedule", actor=SCHEDULE_ACTOR).run_all(reconcile=None)
 
@@ -91,16 +91,6 @@ def run_requested(request: PaymentSyncRequest, actor: str) -> PaymentSyncSummary
     record = load_or_404(request.invoice_id)
     require_published(record, "sync the payments of")
     return SyncRun(sevdesk_client(), trigger="invoice", actor=actor).run_one(record)
-
-
-@dataclass
-class _Progress:
-    """What this run moves in the run state (None: leaves it as it was)."""
-
-    watermark: datetime | None = None
-    pending: ChangesPass | None = None
-    worked_on: ChangesPass | None = None  # the read of changes this run took part in
-    last_reconciled_at: datetime | None = None
 
 
 class SyncRun:
@@ -135,7 +125,7 @@ class SyncRun:
         """Changes since the watermark, then the reconciliation when due (`reconcile` None: by
         the clock; True: now; False: only before the first watermark)."""
         state = payment_sync_store.load_state()
-        progress = _Progress()
+        progress = Progress()
         first = state.watermark is None and state.pending is None
         try:
             if first:
@@ -146,9 +136,9 @@ class SyncRun:
                 self._reconcile(progress)
         except RunStopped as stop:
             self._stopped(stop)
-        saved = self._save(state, progress)
+        saved = run_state.save(state, progress)
         if self.summary.stopped_by is None:
-            self._set_last_sync_at()
+            run_state.note_last_sync(self.started_at)
         return self._finish(saved.watermark)
 
     def run_one(self, record: InvoiceRecord) -> PaymentSyncSummary:
@@ -176,7 +166,7 @@ class SyncRun:
 
     # ---------------------------------------------------------------- changes since the watermark
 
-    def _changes(self, state: SyncState, progress: _Progress) -> None:
+    def _changes(self, state: SyncState, progress: Progress) -> None:
         current = state.pending
         if current is None:
             assert state.watermark is not None
@@ -239,7 +229,7 @@ class SyncRun:
 
     # ---------------------------------------------------------------- reconciliation
 
-    def _reconcile(self, progress: _Progress) -> None:
+    def _reconcile(self, progress: Progress) -> None:
         began = datetime.now(UTC)
         self.summary.reconciliation = "incomplete"
         candidates = {c.external_id: c for c in payment_sync_store.iter_candidates()}
@@ -363,28 +353,6 @@ class SyncRun:
 
     # ---------------------------------------------------------------- state, summary, metrics
 
-    def _save(self, state: SyncState, progress: _Progress) -> SyncState:
-        merged = _merge(state, progress)
-        for _ in range(5):
-            if payment_sync_store.save_state(merged):
-                return merged
-            merged = _merge(payment_sync_store.load_state(), progress)  # another run saved first
-        logger.warning("payment sync state not saved (kept changing); the next run reads again")
-        return merged
-
-    def _set_last_sync_at(self) -> None:
-        started = self.started_at
-
-        def later(config: SevdeskConfig) -> SevdeskConfig:
-            if config.last_sync_at is not None and config.last_sync_at >= started:
-                return config
-            return config.model_copy(update={"last_sync_at": started})
-
-        try:
-            modify_config(later)
-        except Conflict:
-            logger.warning("lastSyncAt not stored: the settings kept changing")
-
     def _finish(self, watermark: datetime | None) -> PaymentSyncSummary:
         summary = self.summary
         summary.duration_ms = int((time.monotonic() - self._clock) * 1000)
@@ -395,7 +363,7 @@ class SyncRun:
             summary.stopped_by is None and not self._pages_failed and summary.reconciliation != "incomplete"
         )
         lag = (datetime.now(UTC) - watermark).total_seconds() if watermark else None
-        _emit_metrics(summary, lag)
+        run_state.emit_metrics(summary, lag)
         logger.info(
             "payment sync finished",
             extra={
@@ -432,61 +400,6 @@ def _agrees(candidate: Candidate, invoice: Invoice) -> bool:
     )
 
 
-def _merge(base: SyncState, progress: _Progress) -> SyncState:
-    """The stored state with this run's progress: the later watermark and reconciliation win; an
-    unfinished read of changes is kept, continued or dropped by what the other run did with it."""
-    watermark = _later(base.watermark, progress.watermark)
-    pending = base.pending
-    ours = progress.worked_on
-    if ours is not None:
-        same = base.pending is not None and base.pending.until == ours.until
-        if progress.pending is None:
-            pending = None if same else base.pending
-        elif same:
-            assert base.pending is not None
-            pending = base.pending if base.pending.offset >= progress.pending.offset else progress.pending
-        elif base.pending is None and (watermark is None or watermark < progress.pending.until):
-            pending = progress.pending
-    return SyncState(
-        watermark=watermark,
-        pending=pending,
-        last_reconciled_at=_later(base.last_reconciled_at, progress.last_reconciled_at),
-        version=base.version,
-    )
-
-
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)
-
-
 def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _emit_metrics(summary: PaymentSyncSummary, lag_seconds: float | None) -> None:
-    _metric("PaymentSyncInvoicesChecked", MetricUnit.Count, summary.checked)
-    for kind, count in summary.changed.model_dump(by_alias=False).items():
-        if count:
-            _metric("PaymentSyncInvoicesChanged", MetricUnit.Count, count, kind=kind)
-    _metric("PaymentSyncSevdeskRequests", MetricUnit.Count, summary.sevdesk_requests)
-    _metric("PaymentSyncFailures", MetricUnit.Count, summary.failed_count)
-    _metric("PaymentSyncDuration", MetricUnit.Milliseconds, summary.duration_ms)
-    if lag_seconds is not None:
-        _metric("PaymentSyncLag", MetricUnit.Seconds, max(0.0, lag_seconds))
-
-
-def _metric(name: str, unit: MetricUnit, value: float, *, kind: str | None = None) -> None:
-    # A metric must never break a run (e.g. no namespace outside a handler).
-    try:
-        if kind is None:
-            metrics.add_metric(name=name, unit=unit, value=value)
-            return
-        with single_metric(
-            name=name, unit=unit, value=value, default_dimensions=metrics.default_dimensions
-        ) as one:
-            one.add_dimension(name="kind", value=kind)
-    except Exception:
-        logger.debug("metric not recorded", extra={"metric": name})
