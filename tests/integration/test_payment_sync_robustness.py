@@ -288,3 +288,22 @@ def test_an_invoice_another_action_holds_is_left_to_it_and_read_again(emulator: 
     free = refresh()
 
     assert free.body["changed"]["cancelled"] == 1 and state("R1-HELD")["claimStatus"] == "cancelled"
+
+
+def test_sevdesks_rate_limit_is_waited_out_or_ends_the_run_for_the_next(emulator: Any) -> None:
+    external_id = published("R1-LIMITED")
+    baseline()
+    emulator.book_payment(external_id, GROSS)
+    emulator.faults.add(Fault(method="GET", path="/Invoice", kind="rate_limit", retry_after=1, times=None))
+
+    limited = scheduled()
+
+    assert (limited["status"], limited["stoppedBy"]) == ("incomplete", "rate_limit"), limited
+    assert state("R1-LIMITED")["claimStatus"] == "open" and sync_state().pending is not None
+    emulator.faults.clear()
+    # one 429 whose Retry-After fits the client's longest pause (the suite sets it to 0 s)
+    emulator.faults.add(Fault(method="GET", path="/Invoice", kind="rate_limit", retry_after=0, times=1))
+
+    waited = scheduled()  # the client waits Retry-After and repeats
+
+    assert waited["status"] == "completed" and waited["changed"]["paid"] == 1, waited
