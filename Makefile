@@ -11,7 +11,7 @@ REQUIREMENTS := requirements/dev.txt requirements/constraints.txt layers/common/
 LAMBDA_RUNTIME := .venv-lambda
 LAMBDA_STAMP := $(LAMBDA_RUNTIME)/.installed
 
-.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi fuzz replay clean
+.PHONY: setup local test test-fast grants lint typecheck format validate build bench openapi alarms fuzz storms replay put-event replay-dlq verify-chains clean
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -70,15 +70,33 @@ build: $(STAMP) ## sam build (offline, no Docker; makefile builders below)
 bench: $(STAMP) ## cold-start and layer-size figures (see scripts/benchmark.py)
 	$(PY) scripts/benchmark.py
 
-openapi: $(STAMP) ## regenerate docs/openapi.json from the route code
+openapi: $(STAMP) ## regenerate docs/openapi.json and events/schemas/ from the code
 	$(PY) -m devtools.openapi > docs/openapi.json
+	$(PY) -m devtools.event_schemas
+
+alarms: $(STAMP) ## regenerate template.yaml's alarms per function, dead-letter queue and state machine
+	$(PY) -m devtools.alarms
 
 FUZZ_CASES ?= 3000
 fuzz: $(STAMP) ## fuzz the API from docs/openapi.json against the local stack: make fuzz FUZZ_CASES=10000 [FUZZ_SEED=n]
 	$(PY) -m devtools.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
+STORMS ?= 200
+STORMS_MINUTES ?= 30
+storms: $(STAMP) ## concurrent callers + sevDesk faults vs duplicates and stuck invoices: make storms STORMS=1000 [STORMS_SEED=n STORMS_MINUTES=m STORMS_ARGS=...]
+	$(PY) -m devtools.storms --storms $(STORMS) --max-minutes $(STORMS_MINUTES) $(if $(STORMS_SEED),--seed $(STORMS_SEED)) $(STORMS_ARGS)
+
 replay: $(STAMP) ## replay an events/ fixture against the running local stack: make replay FN=config_get
 	$(PY) -m devtools.local replay $(FN) $(if $(EVENT),--event $(EVENT))
+
+put-event: $(STAMP) ## put an EventBridge event on the running local stack: make put-event [EVENT=events/purchase_completed.json]
+	$(PY) -m devtools.local put-event $(or $(EVENT),events/purchase_completed.json)
+
+replay-dlq: $(STAMP) ## re-drive dead-letter queues to their targets, local stack or STACK=<deployed stack>: make replay-dlq [QUEUE=AutoPublishDeadLetterQueue] [DRY_RUN=1]
+	$(PY) -m devtools.dlq replay $(if $(QUEUE),--queue $(QUEUE)) $(if $(STACK),--stack-name $(STACK)) $(if $(DRY_RUN),--dry-run)
+
+verify-chains: $(STAMP) ## verify every invoice's event log (GoBD hash chain) through the admin route: local stack, or API_URL=... TOKEN=...
+	$(PY) -m devtools.audit verify-chains $(if $(API_URL),--api-url $(API_URL)) $(if $(TOKEN),--token $(TOKEN))
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .local .hypothesis .grants $(LAMBDA_RUNTIME)

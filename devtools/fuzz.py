@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
@@ -323,31 +321,9 @@ def run_campaign(
     return Campaign(api_url, mint, document).run(cases_per_operation, seed=seed)
 
 
-@contextmanager
-def _output_to(log: Path) -> Iterator[TextIO]:
-    """The stack's and the handlers' logs go to `log` (also from worker processes, which inherit
-    the file descriptors); the report goes to the real stdout, which this yields."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log.open("w") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            with os.fdopen(os.dup(saved[0]), "w") as report:
-                yield report
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-
-
 def main(argv: list[str] | None = None) -> int:
     from devtools.local.stack import LocalStack, Ports
+    from devtools.logsink import output_to
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=2000, help="about this many cases in all")
@@ -364,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     per_operation = max(1, args.cases // max(1, len(with_inputs)))
     started = time.monotonic()
-    with _output_to(args.log) as out, tempfile.TemporaryDirectory() as state:
+    with output_to(args.log) as out, tempfile.TemporaryDirectory() as state:
         print(
             f"fuzz: about {args.cases} cases against the local stack; logs in {args.log}",
             file=out,

@@ -53,7 +53,8 @@ ERROR_STATUSES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         "`version_conflict`, `invoice_write_pending` (repeat the named action first), "
         "`send_outcome_unknown` (check the inbox, then send with `resend: true`), sevDesk's refusals "
         "(`already_cancelled_in_sevdesk`, `credit_note_exists`, `partially_paid`), "
-        "`sevdesk_token_not_configured`.",
+        "`sevdesk_token_not_configured`; DATEV exports: `export_not_ready` (Retry-After: not done yet), "
+        "`export_failed` (start it again).",
         ERROR,
         {"Retry-After": RETRY_AFTER},
     ),
@@ -68,14 +69,16 @@ ERROR_STATUSES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         "Retryable after Retry-After: `sevdesk_outcome_unknown` (sevDesk did not confirm a write; the "
         "retry checks sevDesk first and never does it twice), `sevdesk_rate_limited` (sevDesk or the "
         "shared budget), `sevdesk_unavailable` (sevDesk unreachable), `time_budget_exceeded` (sevDesk "
-        "answered too slowly to finish within API Gateway's limit).",
+        "answered too slowly to finish within API Gateway's limit), `export_not_started` (Step "
+        "Functions did not take a DATEV export; the job is marked failed, nothing runs).",
         ERROR,
         {"Retry-After": {**RETRY_AFTER, "required": True}},
     ),
 }
 NOT_FOUND = (
-    "No invoice with this id (also for an id no invoice can have, such as one with control "
-    'characters). A path that matches no route gets API Gateway\'s `{"message": "Not Found"}`.',
+    "No invoice (or export job) with this id (also for an id none can have, such as one with "
+    "control characters). A path that matches no route gets API Gateway's "
+    '`{"message": "Not Found"}`.',
     {"anyOf": [ERROR, GATEWAY_MESSAGE]},
     {},
 )

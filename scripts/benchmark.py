@@ -1,8 +1,11 @@
 """Figures: cold import + init per function, the layer's size, sevDesk requests and latency per publish,
-payment sync per run against one request per invoice.
+the drift report over 10,000 invoices, and payment sync per run against one request per invoice.
 
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
        .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
+       .venv/bin/python scripts/benchmark.py --only datev-memory,datev-lambda-seconds
+       .venv/bin/python scripts/benchmark.py --only contacts-requests,kpi-requests
+       .venv/bin/python scripts/benchmark.py --only drift-report
        .venv/bin/python scripts/benchmark.py --only payment-sync
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
@@ -28,6 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
@@ -50,6 +54,7 @@ START_MARKER = "--- bench: app import starts ---"
 class Options:
     runs: int
     fresh_layer: bool
+    compare_to: str | None = None  # a git ref whose cold imports are measured side by side
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,7 @@ def coldstart(options: Options) -> bool:
         args = [str(fn.app), str(fn.app.parent), str(LAYER_SOURCE)]
         samples, trace = measure(child_code(APP_CHILD, allowed), args, fn.env, options.runs)
         rows.append((fn.logical_id, samples, trace))
+    slower = _compare_coldstart(options, fns, allowed) if options.compare_to else []
 
     python = f"Python {sys.version.split()[0]}"
     print(f"## Cold import + init, median of {options.runs} fresh processes ({python}, host CPU)")
@@ -321,7 +327,52 @@ def coldstart(options: Options) -> bool:
     for logical_id in missing:
         print(f"{logical_id:<32} (no app.py yet)")
     print()
-    return not missing
+    return not missing and not slower
+
+
+@contextmanager
+def _checkout(ref: str) -> Iterator[Path]:
+    """`ref` in a temporary worktree (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=REPO_ROOT, check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False,
+                           capture_output=True)  # fmt: skip
+
+
+def _compare_coldstart(options: Options, fns: list[Function], allowed: list[str]) -> list[str]:
+    """Each function's cold import now and at `compare_to`, the two interleaved run by run so
+    that machine load hits both alike. Returns the functions more than 5 % slower now."""
+    assert options.compare_to is not None
+    code = child_code(APP_CHILD, allowed)
+    slower: list[str] = []
+    with _checkout(options.compare_to) as tree:
+        print(f"## Cold import + init now vs {options.compare_to}, interleaved, median of {options.runs}")
+        header = f"{'function':<32} {'now ms':>8} {'then ms':>8} {'change':>8}"
+        print(header)
+        print("-" * len(header))
+        for fn in fns:
+            old_app = tree / fn.app.relative_to(REPO_ROOT)
+            if not (fn.app.is_file() and old_app.is_file()):
+                continue
+            now, then = [], []
+            for _ in range(options.runs):
+                now.append(run_child(code, [str(fn.app), str(fn.app.parent), str(LAYER_SOURCE)], fn.env)[0])
+                old_layer = tree / LAYER_SOURCE.relative_to(REPO_ROOT)
+                then.append(run_child(code, [str(old_app), str(old_app.parent), str(old_layer)], fn.env)[0])
+            a = statistics.median(x.import_ms for x in now)
+            b = statistics.median(x.import_ms for x in then)
+            change = (a - b) / b * 100
+            if change > 5:
+                slower.append(fn.logical_id)
+            print(f"{fn.logical_id:<32} {a:>8.1f} {b:>8.1f} {change:>+7.1f}%")
+        print(f"more than 5 % slower: {', '.join(slower) or 'none'}")
+        print()
+    return slower
 
 
 def newest_mtime(paths: list[Path]) -> float:
@@ -397,6 +448,9 @@ def layer(options: Options) -> bool:
 BENCH_TABLE = "sevdesk-bench-state"
 BENCH_TOKEN = "0123456789abcdef0123456789abcdef"
 HANDOVER_FIXTURE = REPO_ROOT / "events" / "billing_invoice_put.json"
+PUBLISH_FIXTURE = REPO_ROOT / "events" / "invoice_publish.json"
+# DESIGN/issue target for the DynamoDB calls of one publish through its route.
+MAX_DYNAMODB_CALLS_PER_PUBLISH = 8
 POSITION_COUNTS = (1, 10, 100)
 LATENCY_INVOICES = 20
 LATENCY_POSITIONS = 10
@@ -414,6 +468,7 @@ class PublishRun:
     sevdesk_id: str
     dynamodb_calls: int = 0
     dynamodb_seconds: float = 0.0
+    dynamodb_operations: dict[str, int] | None = None
 
 
 class PublishBench:
@@ -436,6 +491,7 @@ class PublishBench:
         self._clear_caches()
         stack.callback(self._clear_caches)
         self._db_calls: list[float] = []  # seconds per DynamoDB call in the current measurement
+        self._db_operations: Counter[str] = Counter()
         self._db_started = 0.0
         self._watch_dynamodb()
         self.http = stack.enter_context(
@@ -479,7 +535,8 @@ class PublishBench:
         outbound budget): moto answers in-process, so this share is not DynamoDB's real latency."""
         from sevdesk_common.repository import get_table
 
-        def before(**_: Any) -> None:
+        def before(model: Any = None, **_: Any) -> None:
+            self._db_operations[getattr(model, "name", "?")] += 1
             self._db_started = time.perf_counter()
 
         def after(**_: Any) -> None:
@@ -489,7 +546,7 @@ class PublishBench:
         events.register("before-call.dynamodb", before)
         events.register("after-call.dynamodb", after)
 
-    def hand_over(self, positions: int) -> tuple[str, Any]:
+    def hand_over(self, positions: int, customer: str | None = None) -> tuple[str, Any]:
         """A fresh hand-over of the fixture's invoice with `positions` positions and a new
         recipient, so both approaches look the contact up and create it."""
         from sevdesk_common.auth import Caller
@@ -499,7 +556,7 @@ class PublishBench:
         self.serial += 1
         body = json.loads(json.dumps(self.fixture))
         body["invoiceNumber"] = f"RE-BENCH-{self.serial:05d}"
-        body["company"]["id"] = f"bench-company-{self.serial}"
+        body["company"]["id"] = customer or f"bench-company-{self.serial}"
         template = body["positions"]
         body["positions"] = [dict(template[i % len(template)], name=f"Pos {i + 1}") for i in range(positions)]
         handover = InvoiceHandover.model_validate_json(json.dumps(body))
@@ -520,6 +577,7 @@ class PublishBench:
 
         self.emu.requests.clear()
         self._db_calls.clear()
+        self._db_operations.clear()
         start = time.perf_counter()
         sevdesk_id = action()
         seconds = time.perf_counter() - start
@@ -527,14 +585,28 @@ class PublishBench:
         metrics.clear_metrics()
         routes = Counter(_route_of(r.method, r.path) for r in list(self.emu.requests))
         calls = list(self._db_calls)
-        return PublishRun(sum(routes.values()), dict(routes), seconds, sevdesk_id, len(calls), sum(calls))
+        operations = dict(self._db_operations)
+        return PublishRun(
+            sum(routes.values()), dict(routes), seconds, sevdesk_id, len(calls), sum(calls), operations
+        )
 
     def ours(self, invoice_id: str) -> PublishRun:
-        from sevdesk_common.services.publish import publish_invoice
+        """Through the route's Lambda handler: the per-user limiter's call counts too."""
+        from functions.invoice_publish.app import lambda_handler
+
+        event = json.loads(PUBLISH_FIXTURE.read_text())
+        event["pathParameters"] = {"invoiceId": invoice_id}
+        path = f"/api/sevdesk/invoices/{invoice_id}/publish"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+        claims["sub"] = "bench-staff"
 
         def run() -> str:
-            state = publish_invoice(invoice_id, "bench-staff")
-            return str(state.external_id)
+            answer = lambda_handler(event, _BenchContext())
+            body = json.loads(answer["body"])
+            if answer["statusCode"] != 200:
+                raise RuntimeError(f"publish answered {answer['statusCode']}: {body}")
+            return str(body["externalId"])
 
         return self._measure(run)
 
@@ -686,6 +758,23 @@ def _patched_env(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+class _BenchContext:
+    function_name = "InvoicePublishFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:InvoicePublishFunction"
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/InvoicePublishFunction"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+def _operations(run: PublishRun) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted((run.dynamodb_operations or {}).items()))
+
+
 def _routes(run: PublishRun) -> str:
     return ", ".join(f"{route} {count}" for route, count in sorted(run.by_route.items()))
 
@@ -703,6 +792,10 @@ def publish_requests(options: Options) -> bool:
             naive = bench.naive(handover)
             problems += [p for p in (bench.check(ours, handover), bench.check(naive, handover)) if p]
             rows.append((count, ours, naive))
+        invoice_id, _ = bench.hand_over(2, customer="bench-returning")
+        new_customer = bench.ours(invoice_id)
+        invoice_id, _ = bench.hand_over(2, customer="bench-returning")
+        returning = bench.ours(invoice_id)
 
     print("## sevDesk requests per publish (in-process publish service vs seed 000, same emulator)")
     print("Each publish: a fresh hand-over with a new recipient (contact looked up and created).")
@@ -717,7 +810,13 @@ def publish_requests(options: Options) -> bool:
         "ours also makes DynamoDB calls per publish: "
         + ", ".join(f"{count} positions {ours.dynamodb_calls}" for count, ours, _ in rows)
     )
-    constant = len({ours.requests for _, ours, _ in rows}) == 1
+    print(
+        f"DynamoDB calls per publish through the route (target <= {MAX_DYNAMODB_CALLS_PER_PUBLISH}): "
+        f"new customer {new_customer.dynamodb_calls} ({_operations(new_customer)}); "
+        f"returning customer {returning.dynamodb_calls} ({_operations(returning)})"
+    )
+    within = max(new_customer.dynamodb_calls, returning.dynamodb_calls) <= MAX_DYNAMODB_CALLS_PER_PUBLISH
+    constant = len({ours.requests for _, ours, _ in rows}) == 1 and within
     print(f"ours constant in the positions: {'yes' if constant else 'NO'}")
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -1105,6 +1204,246 @@ def payment_sync(options: Options) -> bool:
     return not problems and kept >= 100_000
 
 
+# ---------------------------------------------------------------- DATEV export (scripts/bench_datev.py)
+
+
+@section("datev-memory")
+def datev_memory(options: Options) -> bool:
+    import bench_datev
+
+    return bench_datev.store_memory()
+
+
+@section("datev-lambda-seconds")
+def datev_lambda_seconds(options: Options) -> bool:
+    import bench_datev
+
+    return bench_datev.lambda_seconds()
+
+
+# ---------------------------------------------------------------- cached reads: contacts, KPIs
+
+CONTACTS = 1000
+CONTACT_VIEWS = 20  # the same page shown this often within the cache's five minutes
+KPI_INVOICES = 5000
+KPI_VOUCHERS = 2000
+KPI_VIEWS = 20
+
+
+def _requests_by_route(emu: Any) -> Counter[str]:
+    return Counter(_route_of(r.method, r.path) for r in list(emu.requests))
+
+
+def _counted(emu: Any, action: Callable[[], Any]) -> tuple[int, float, Counter[str], Any]:
+    emu.requests.clear()
+    start = time.perf_counter()
+    result = action()
+    seconds = time.perf_counter() - start
+    routes = _requests_by_route(emu)
+    return sum(routes.values()), seconds, routes, result
+
+
+@section("contacts-requests")
+def contacts_requests(options: Options) -> bool:
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.api_contacts import build_contact
+        from sevdesk_common.services.customers import list_contacts
+
+        for n in range(CONTACTS):
+            build_contact(
+                bench.emu, {"name": f"Kunde {n:04d}", "customerNumber": f"K-{n:04d}", "category": {"id": 3}}
+            )
+
+        def page() -> Any:
+            return list_contacts(name=None, customer_number=None, category=None, limit=50, offset=0)
+
+        cold, cold_s, cold_routes, first = _counted(bench.emu, page)
+        warm, warm_s, _, second = _counted(bench.emu, page)
+        views, _, _, _ = _counted(bench.emu, lambda: [page() for _ in range(CONTACT_VIEWS)])
+
+        def seed_000() -> int:  # seed 000's route without its cache: one proxy read per request
+            return len(bench._objects(bench.http.get("/Contact", params={"depth": 1})))
+
+        naive, naive_s, _, shown = _counted(bench.emu, seed_000)
+        naive_views, _, _, _ = _counted(bench.emu, lambda: [seed_000() for _ in range(CONTACT_VIEWS)])
+
+    print(f"## sevDesk requests for GET /api/sevdesk/contacts ({CONTACTS} contacts, pages of 50)")
+    print(f"{'':<34} {'requests':>8} {'ms':>8}")
+    print(f"{'ours, cold cache':<34} {cold:>8} {cold_s * 1000:>8.1f}   ({_join(cold_routes)})")
+    print(f"{'ours, warm cache':<34} {warm:>8} {warm_s * 1000:>8.1f}   (ageSeconds {second.age_seconds})")
+    print(f"{f'ours, {CONTACT_VIEWS} views of the page':<34} {views:>8}")
+    seed_line = f"{'seed 000, one uncached read':<34} {naive:>8} {naive_s * 1000:>8.1f}"
+    print(f"{seed_line}   (shows {shown} of {CONTACTS})")
+    print(f"{f'seed 000, {CONTACT_VIEWS} views':<34} {naive_views:>8}")
+    print(f"ours pages on: total {first.total}, nextOffset {first.next_offset}")
+    print()
+    return warm == 0 and cold == 1 and views == 0 and second.cached
+
+
+@section("kpi-requests")
+def kpi_requests(options: Options) -> bool:
+    from datetime import datetime
+
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.wire import BERLIN
+        from sevdesk_common.services.kpis import revenue_kpis
+
+        year = datetime.now(BERLIN).year
+        first_day = datetime(year, 1, 1, tzinfo=BERLIN)
+        seeded = time.perf_counter()
+        bench.emu.seed_invoices(KPI_INVOICES, first_day=first_day, per_day=14, paid=0.3, partial=0.1,
+                                cancelled=0.05, written_off=0.02)  # fmt: skip
+        bench.emu.seed_vouchers(KPI_VOUCHERS, first_day=first_day, per_day=6, paid=0.5)
+        seeded = time.perf_counter() - seeded
+        cold, cold_s, cold_routes, figures = _counted(bench.emu, lambda: revenue_kpis(year))
+        warm, warm_s, _, again = _counted(bench.emu, lambda: revenue_kpis(year))
+        views, _, _, _ = _counted(bench.emu, lambda: [revenue_kpis(year) for _ in range(KPI_VIEWS)])
+
+        def seed_000() -> int:  # seed 000: one uncached read of a report sevDesk's API does not have
+            answer = bench.http.get(
+                "/Report/profitAndLoss", params={"startDate": f"{year}-01-01", "endDate": f"{year}-12-31"}
+            )
+            return answer.status_code
+
+        naive, naive_s, _, status = _counted(bench.emu, seed_000)
+        naive_views, _, _, _ = _counted(bench.emu, lambda: [seed_000() for _ in range(KPI_VIEWS)])
+
+    counted = figures.counted
+    print(
+        f"## sevDesk requests for GET /api/sevdesk/kpis/revenue?year={year} "
+        f"({KPI_INVOICES} invoices, {KPI_VOUCHERS} vouchers; seeded in {seeded:.1f} s)"
+    )
+    print(f"{'':<34} {'requests':>8} {'ms':>8}")
+    print(f"{'ours, cold cache':<34} {cold:>8} {cold_s * 1000:>8.1f}   ({_join(cold_routes)})")
+    print(f"{'ours, warm cache':<34} {warm:>8} {warm_s * 1000:>8.1f}")
+    print(f"{f'ours, {KPI_VIEWS} views':<34} {views:>8}")
+    seed_line = f"{'seed 000, one uncached read':<34} {naive:>8} {naive_s * 1000:>8.1f}"
+    print(f"{seed_line}   (HTTP {status}: no such report)")
+    print(f"{f'seed 000, {KPI_VIEWS} views':<34} {naive_views:>8}")
+    print(
+        f"ours counted {counted.invoices} invoices, {counted.credit_notes} credit notes, {counted.vouchers} "
+        f"vouchers, {counted.bookings} bookings; year: revenue {figures.accrual.total.revenue} accrual, "
+        f"{figures.cash.total.revenue} cash (written off {figures.cash.total.written_off}), "
+        f"expenses {figures.accrual.total.expenses} accrual, {figures.cash.total.expenses} cash"
+    )
+    print()
+    return warm == 0 and views == 0 and again.cached and cold == figures.sevdesk_requests
+
+
+def _join(routes: Counter[str]) -> str:
+    return ", ".join(f"{route} {count}" for route, count in sorted(routes.items()))
+
+
+# ---------------------------------------------------------------- drift report
+
+DRIFT_INVOICES = 10_000
+DRIFT_PAID_SHARE = 0.01  # booked in sevDesk behind the bundle's back: the drift to find
+NAIVE_SAMPLE = 1_000  # per-invoice reads timed on this many, the rest extrapolated
+
+
+def _bundle_copies(bench: PublishBench, seeded: list[str], contact_id: str) -> None:
+    """The bundle's side of the seeded invoices, written straight into its table (like a bundle
+    that published them): same ids, numbers, sums, marker and customer."""
+    import boto3
+
+    from sevdesk_common import invoice_store
+    from sevdesk_common.models.invoice import InvoiceHandover
+    from sevdesk_common.models.record import InvoiceRecord
+
+    body = json.loads(json.dumps(bench.fixture))
+    body["company"] = {
+        "id": "seed",
+        "name": "Seed GmbH",
+        "address": {"street": "Seedweg 1", "zip": "10115", "city": "Berlin", "country": "DE"},
+    }
+    body["positions"] = [
+        {"name": "Beratung", "quantity": "3", "unitPrice": "10.00", "taxRate": "19"},
+        {"name": "Reisekosten", "quantity": "1", "unitPrice": "25.00", "taxRate": "19"},
+    ]
+    handover = InvoiceHandover.model_validate(body)
+    now = datetime.now(UTC)
+    table = boto3.resource("dynamodb").Table(BENCH_TABLE)
+    with table.batch_writer() as batch:
+        for index, sevdesk_id in enumerate(seeded):
+            invoice = bench.emu.state.invoices[sevdesk_id]
+            record = InvoiceRecord.handed_over(f"R1-BENCH-{index}", handover, "bench", now).changed(
+                external_id=sevdesk_id,
+                external_invoice_number=invoice["invoiceNumber"],
+                sevdesk_contact_id=contact_id,
+                document_status="finalized",
+                accounting_sync_status="synced",
+            )
+            batch.put_item(Item=invoice_store._item(record))
+
+
+@section("drift-report")
+def drift_report_figures(options: Options) -> bool:
+    with ExitStack() as stack:
+        bench = PublishBench(stack)
+        from devtools.sevdesk_emulator.api_contacts import build_contact
+
+        contact = build_contact(
+            bench.emu, {"name": "Seed GmbH", "category": {"id": 3}, "customerNumber": "R1-CO-seed"}
+        )
+        started = time.perf_counter()
+        seeded = bench.emu.seed_invoices(
+            DRIFT_INVOICES,
+            contact_id=contact["id"],
+            note_prefix="R1-INVOICE:R1-BENCH-",
+            paid=DRIFT_PAID_SHARE,
+            partial=0,
+            cancelled=0,
+        )
+        _bundle_copies(bench, seeded, contact["id"])
+        setup = time.perf_counter() - started
+
+        from sevdesk_common.observability import metrics
+        from sevdesk_common.services.reconciliation import drift_report
+
+        bench.emu.requests.clear()
+        bench._db_calls.clear()
+        started = time.perf_counter()
+        report = drift_report()
+        ours_seconds = time.perf_counter() - started
+        db_seconds = sum(bench._db_calls)
+        metrics.clear_metrics()
+        ours_routes = Counter(_route_of(r.method, r.path) for r in list(bench.emu.requests))
+        db_calls = len(bench._db_calls)
+
+        # the naive way: one GET per invoice the bundle knows (timed on a sample)
+        started = time.perf_counter()
+        for sevdesk_id in seeded[:NAIVE_SAMPLE]:
+            bench.http.get(f"/Invoice/{sevdesk_id}").raise_for_status()
+        naive_sample = time.perf_counter() - started
+    naive_requests = DRIFT_INVOICES
+    naive_seconds = naive_sample * DRIFT_INVOICES / NAIVE_SAMPLE
+    expected_paid = round(DRIFT_INVOICES * DRIFT_PAID_SHARE)
+    found = report.counts.get("payment_unseen", 0)
+    ours_requests = report.sevdesk_requests.total
+
+    title = f"## Drift report over {DRIFT_INVOICES:,} invoices (in-process service, moto, emulator)"
+    print(f"{title}; seeding took {setup:.1f} s")
+    behind = f"{DRIFT_PAID_SHARE:.0%} paid in sevDesk behind the bundle's back"
+    print(f"{behind}: {found} found, {expected_paid} made.")
+    print(f"{'':<36} {'sevDesk requests':>16} {'seconds':>9} {'at 100 req/min':>15}")
+    rows = [
+        ("ours (list reads, 1000 a page)", ours_requests, ours_seconds),
+        (f"naive (GET per invoice, {NAIVE_SAMPLE:,} timed)", naive_requests, naive_seconds),
+    ]
+    for label, requests, seconds in rows:
+        print(f"{label:<36} {requests:>16} {seconds:>9.1f} {requests / 100:>13.1f} m")
+    print(f"ours by route: {', '.join(f'{route} {n}' for route, n in sorted(ours_routes.items()))}")
+    print(f"ours reported {report.sevdesk_requests.by_operation}")
+    print(
+        f"of ours' {ours_seconds:.1f} s, {db_seconds:.1f} s were {db_calls} DynamoDB calls (the invoices' "
+        "summaries via gsi2, the budget) answered by moto in-process, which copies every item it reads"
+    )
+    print()
+    return found == expected_paid and ours_requests <= DRIFT_INVOICES // 1000 + 3
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1117,6 +1456,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default all)",
     )
     parser.add_argument("--fresh-layer", action="store_true", help="always rebuild the layer into a temp dir")
+    parser.add_argument(
+        "--compare-to", metavar="REF", help="also measure cold imports at this git ref, side by side"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -1124,7 +1466,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
     if shutil.which("make") is None and "layer" in chosen:
         parser.error("the layer section needs make")
-    options = Options(runs=max(1, args.runs), fresh_layer=args.fresh_layer)
+    options = Options(runs=max(1, args.runs), fresh_layer=args.fresh_layer, compare_to=args.compare_to)
     results = {name: SECTIONS[name](options) for name in chosen}
     failed = [name for name, ok in results.items() if not ok]
     if failed:

@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 TABLE_NAME = "sevdesk-test-state"
 SECRET_ID = "sevdesk-test-token"
+DEAD_LETTER_QUEUE = "sevdesk-test-dead-letters"
+DEAD_LETTER_QUEUE_URL = f"https://sqs.eu-central-1.amazonaws.com/123456789012/{DEAD_LETTER_QUEUE}"
 SEVDESK_TOKEN = "0123456789abcdef0123456789abcdef"
 
 os.environ.update(
@@ -34,6 +36,7 @@ os.environ.update(
         "TABLE_NAME": TABLE_NAME,
         "SEVDESK_SECRET_ID": SECRET_ID,
         "EXPORT_BUCKET": "sevdesk-test-exports",
+        "DEAD_LETTER_QUEUE_URL": DEAD_LETTER_QUEUE_URL,
         "POWERTOOLS_SERVICE_NAME": "sevdesk-integration",
         "POWERTOOLS_METRICS_NAMESPACE": "SevdeskIntegration",
         "POWERTOOLS_TRACE_DISABLED": "1",
@@ -67,7 +70,12 @@ def aws() -> Iterator[Any]:
 
     with mock_aws():
         clear_process_caches()
-        create_resources(table_name=TABLE_NAME, secret_id=SECRET_ID, bucket=os.environ["EXPORT_BUCKET"])
+        create_resources(
+            table_name=TABLE_NAME,
+            secret_id=SECRET_ID,
+            bucket=os.environ["EXPORT_BUCKET"],
+            queue=DEAD_LETTER_QUEUE,
+        )
         yield
     clear_process_caches()
 

@@ -224,6 +224,11 @@ def _s3(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any
             _resource("object", bucket, params["Key"]) if "Key" in params else _resource("bucket", bucket),
         )
     ]
+    # Writing an object with an Object Lock retention or legal hold needs those actions as well.
+    if "Key" in params and (params.get("ObjectLockMode") or params.get("ObjectLockRetainUntilDate")):
+        found.append(("PutObjectRetention", _resource("object", bucket, params["Key"])))
+    if "Key" in params and params.get("ObjectLockLegalHoldStatus"):
+        found.append(("PutObjectLegalHold", _resource("object", bucket, params["Key"])))
     source = params.get("CopySource")
     if source is not None:  # copies also read their source
         if isinstance(source, str):

@@ -1,4 +1,4 @@
-"""`python -m devtools.local up | replay | token`: the docker-free local stack and its helpers."""
+"""`python -m devtools.local up | replay | put-event | token`: the docker-free local stack and its helpers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from devtools.local.events import put_event
 from devtools.local.replay import replay_in_process, replay_via_stack
 from devtools.local.stack import LocalStack, Ports, _keys
 from devtools.local.template import LocalTemplate
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("function", help="snake name (functions/<dir>), logical id or function name")
     rp.add_argument("--event", type=Path, help="default: events/<function>.json")
     rp.add_argument("--in-process", action="store_true", help="no running stack needed")
+
+    pe = sub.add_parser(
+        "put-event", help="put an EventBridge event on the running stack (delivered like EventBridge)"
+    )
+    pe.add_argument("event", type=Path, help="an EventBridge event, e.g. events/purchase_completed.json")
+    pe.add_argument("--bus", help="default: the bus of the template's rule that matches the event")
 
     tk = sub.add_parser("token", help="mint a dev JWT signed by the local key")
     tk.add_argument("--sub", default="dev-user")
@@ -97,6 +104,11 @@ def banner(stack: LocalStack, seconds: float) -> str:
             lines.append(f"  {kind:<14} {', '.join(names)}")
     for s in tpl.schedules():
         lines.append(f"  schedule       {s.expression} -> {stack.functions.specs[s.function].snake}")
+    for rule in tpl.event_rules():
+        what = ", ".join(
+            f"{k} {'|'.join(map(str, v))}" for k, v in rule.pattern.items() if isinstance(v, list)
+        )
+        lines.append(f"  event rule     {rule.bus}: {what} -> {stack.functions.specs[rule.function].snake}")
     if stack.real_sevdesk:
         lines += ["", "!" * 72, f"!!  REAL sevDesk: {stack.emulator_url}", "!!  (SEVDESK_API_TOKEN and "
                   "SEVDESK_BASE_URL are set; writes are real)", "!" * 72, ""]  # fmt: skip
@@ -146,12 +158,17 @@ def replay(args: argparse.Namespace) -> int:
     return replay_via_stack(args.state_dir / "stack.json", args.function, event)
 
 
+def put_events(args: argparse.Namespace) -> int:
+    return put_event(args.state_dir / "stack.json", args.template, args.event, args.bus)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "httpx", "botocore"):  # per-request lines drown the rest
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
-    return {"up": up, "replay": replay, "token": token}[args.command](args)
+    commands = {"up": up, "replay": replay, "token": token, "put-event": put_events}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -3,18 +3,23 @@ own (devtools.local.runtime), or by an in-process stand-in a test installs."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from devtools.grants.context import acting_as
 from devtools.local.runtime import FunctionError, Launch, Runtime
-from devtools.local.template import FunctionSpec
+from devtools.local.template import REGION, FunctionSpec, queue_url
+
+log = logging.getLogger("devtools.local")
 
 Handler = Callable[[Any, Any], Any]
 
@@ -85,10 +90,11 @@ class FunctionRegistry:
                 timeout=s.timeout,
                 memory=s.memory,
                 python=python,
+                async_retries=s.async_retries,
             )
             for s in functions.values()
         }
-        self.runtime = Runtime(launches, **runtime_options)
+        self.runtime = Runtime(launches, on_async_failure=self._failed_for_good, **runtime_options)
 
     def spec(self, name: str) -> FunctionSpec:
         if name.startswith("arn:"):  # arn:aws:lambda:region:acct:function:name[:qualifier]
@@ -117,6 +123,50 @@ class FunctionRegistry:
                 self.invoke(name, event)
             return
         self.runtime.invoke_async(spec.logical_id, event)
+
+    def _failed_for_good(self, logical_id: str, event: Any, error: dict[str, Any], attempts: int) -> None:
+        """What Lambda does once an asynchronous event's retries are used up: a destination
+        record to the OnFailure queue, or the event itself to the function's DeadLetterQueue."""
+        import boto3  # the stack's environment points it at moto
+
+        spec = self.specs[logical_id]
+        sqs = boto3.client("sqs", region_name=REGION)
+        if spec.on_failure_queue:
+            record = {
+                "version": "1.0",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "requestContext": {
+                    "requestId": str(uuid.uuid4()),
+                    "functionArn": f"{spec.arn}:$LATEST",
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": attempts,
+                },
+                "requestPayload": event,
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                },
+                "responsePayload": error,
+            }
+            sqs.send_message(QueueUrl=queue_url(spec.on_failure_queue), MessageBody=json.dumps(record))
+        elif spec.dead_letter_queue:
+            attributes = {
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {
+                    "DataType": "String",
+                    "StringValue": str(error.get("errorMessage", ""))[:256],
+                },
+                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            }
+            sqs.send_message(
+                QueueUrl=queue_url(spec.dead_letter_queue),
+                MessageBody=json.dumps(event),
+                MessageAttributes=attributes,
+            )
+        else:
+            return
+        log.warning("async %s: event put into its dead-letter queue after %d attempts", logical_id, attempts)
 
     def warm(self) -> None:
         """Start one instance of every function in the background (a warm `make local`)."""

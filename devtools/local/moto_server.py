@@ -11,12 +11,15 @@ writes are atomic, so the middleware lets one request at a time into each servic
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +27,7 @@ import boto3
 import botocore.exceptions
 import httpx
 from moto.core.config import default_user_config
+from moto.events.models import EventPattern
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -35,7 +39,7 @@ from werkzeug.wrappers import Request, Response
 from devtools.local import moto_patches
 from devtools.local.handlers import FunctionRegistry, UnknownFunction
 from devtools.local.runtime import FunctionError
-from devtools.local.template import ACCOUNT, REGION, LocalTemplate
+from devtools.local.template import ACCOUNT, REGION, EventRule, LocalTemplate, queue_url
 
 log = logging.getLogger("devtools.local")
 
@@ -46,11 +50,15 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class LambdaMiddleware:
-    """Answers POST .../functions/{name|ARN}/invocations with the real handler; the rest is moto's."""
+    """Answers POST .../functions/{name|ARN}/invocations with the real handler, and delivers
+    PutEvents like EventBridge (to the template's rules' functions); the rest is moto's."""
 
-    def __init__(self, app: WsgiApp, registry: FunctionRegistry) -> None:
+    def __init__(
+        self, app: WsgiApp, registry: FunctionRegistry, rules: list[EventRule] | None = None
+    ) -> None:
         self.app = app
         self.registry = registry
+        self.rules = [(rule, EventPattern.load(json.dumps(rule.pattern))) for rule in rules or []]
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -58,6 +66,8 @@ class LambdaMiddleware:
         match = _INVOKE.match(environ.get("PATH_INFO", ""))
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self.invoke(unquote(match["fn"]), Request(environ))(environ, start_response)
+        if environ.get("HTTP_X_AMZ_TARGET") == "AWSEvents.PutEvents" and self.rules:
+            return self.put_events(environ, start_response)
         with self._lock_for(environ):
             # The whole answer is produced inside the lock: moto may build it lazily.
             answer = self.app(environ, start_response)
@@ -73,6 +83,48 @@ class LambdaMiddleware:
         service = found[1] if found else "moto-api"
         with self._locks_guard:
             return self._locks.setdefault(service, threading.Lock())
+
+    def put_events(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """moto checks and answers PutEvents (event ids, failed entries); then each accepted
+        event goes, as EventBridge's envelope, to every function whose rule on that bus matches,
+        as an asynchronous invocation (retries and OnFailure as the function says)."""
+        body = Request(environ).get_data()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        captured: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        with self._lock_for(environ):
+            answer = b"".join(self.app(environ, keep))
+        if captured.get("status", "").startswith("200"):
+            entries = json.loads(body or b"{}").get("Entries", [])
+            results = json.loads(answer or b"{}").get("Entries", [])
+            for entry, result in zip(entries, results, strict=False):
+                if "EventId" in result:
+                    self._deliver(entry, result["EventId"])
+        return [answer]
+
+    def _deliver(self, entry: dict[str, Any], event_id: str) -> None:
+        bus = str(entry.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        moment = entry.get("Time")
+        when = datetime.fromtimestamp(float(moment), UTC) if moment else datetime.now(UTC)
+        event = {
+            "version": "0",
+            "id": event_id or str(uuid.uuid4()),
+            "detail-type": entry.get("DetailType"),
+            "source": entry.get("Source"),
+            "account": ACCOUNT,
+            "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": entry.get("Resources", []),
+            "detail": json.loads(entry.get("Detail") or "{}"),
+        }
+        for rule, pattern in self.rules:
+            if rule.bus == bus and pattern.matches_event(event):
+                log.info("event %s on %s -> %s", event["detail-type"], bus, rule.function)
+                self.registry.invoke_async(rule.function, event)
 
     def invoke(self, name: str, request: Request) -> Response:
         try:
@@ -108,9 +160,15 @@ class MotoServer:
     _running = 0
     _running_lock = threading.Lock()
 
-    def __init__(self, registry: FunctionRegistry, host: str = "127.0.0.1", port: int = 5055) -> None:
+    def __init__(
+        self,
+        registry: FunctionRegistry,
+        host: str = "127.0.0.1",
+        port: int = 5055,
+        rules: list[EventRule] | None = None,
+    ) -> None:
         moto_patches.install()
-        app = LambdaMiddleware(DomainDispatcherApplication(create_backend_app), registry)
+        app = LambdaMiddleware(DomainDispatcherApplication(create_backend_app), registry, rules)
         self.server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -164,9 +222,17 @@ def _secret_string(declared: str, api_token: str) -> str:
     return json.dumps(value)
 
 
-def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, list[str]]:
-    """Create the template's tables, secrets, buckets and state machines in moto; returns their names."""
-    created: dict[str, list[str]] = {"tables": [], "secrets": [], "buckets": [], "state_machines": []}
+def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, Any]:
+    """Create the template's tables, secrets, buckets, queues, event buses and state machines in
+    moto; returns their names (queues: logical id -> URL, for `python -m devtools.dlq`)."""
+    created: dict[str, Any] = {
+        "tables": [],
+        "secrets": [],
+        "buckets": [],
+        "queues": {},
+        "event_buses": [],
+        "state_machines": [],
+    }
     ddb = client("dynamodb", endpoint)
     for logical_id, res in template.of_type("AWS::DynamoDB::Table").items():
         props = template.resolve(res.get("Properties", {}))
@@ -202,11 +268,42 @@ def seed(template: LocalTemplate, endpoint: str, api_token: str) -> dict[str, li
         created["secrets"].append(name)
 
     s3 = client("s3", endpoint)
-    for logical_id in template.of_type("AWS::S3::Bucket"):
+    for logical_id, res in template.of_type("AWS::S3::Bucket").items():
+        props = template.resolve(res.get("Properties", {}))
         name = template.physical_name(logical_id)
         config = {"LocationConstraint": REGION}
-        _exists("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=name, CreateBucketConfiguration=config)
+        locked = bool(props.get("ObjectLockEnabled"))
+        if not _exists(
+            "BucketAlreadyOwnedByYou",
+            s3.create_bucket,
+            Bucket=name,
+            CreateBucketConfiguration=config,
+            ObjectLockEnabledForBucket=locked,
+        ) and props.get("ObjectLockConfiguration"):
+            s3.put_object_lock_configuration(
+                Bucket=name, ObjectLockConfiguration=props["ObjectLockConfiguration"]
+            )
         created["buckets"].append(name)
+
+    sqs = client("sqs", endpoint)
+    queues = template.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a queue's RedrivePolicy names one that must exist.
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+        props = template.resolve(queues[logical_id].get("Properties", {}))
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in props.items()
+            if key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "RedrivePolicy")
+        }
+        name = template.physical_name(logical_id)
+        sqs.create_queue(QueueName=name, Attributes=attributes)  # idempotent with the same attributes
+        created["queues"][logical_id] = queue_url(name)
+
+    events = client("events", endpoint)
+    for logical_id in template.of_type("AWS::Events::EventBus"):
+        name = template.physical_name(logical_id)
+        _exists("ResourceAlreadyExistsException", events.create_event_bus, Name=name)
+        created["event_buses"].append(name)
 
     sfn = client("stepfunctions", endpoint)
     for name, definition in template.state_machines().items():

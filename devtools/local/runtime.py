@@ -60,6 +60,7 @@ class Launch:
     timeout: int
     memory: int
     python: str
+    async_retries: int = 2  # EventInvokeConfig.MaximumRetryAttempts
 
 
 class _Instance:
@@ -180,6 +181,7 @@ class Runtime:
         output: IO[bytes] | None = None,
         async_workers: int = 4,
         async_retry_delays: tuple[float, ...] = (1.0, 2.0),
+        on_async_failure: Callable[[str, Any, dict[str, Any], int], None] | None = None,
     ) -> None:
         self.launches = launches
         self._pools = {lid: _Pool(launch, max_instances) for lid, launch in launches.items()}
@@ -192,6 +194,8 @@ class Runtime:
         self._live_lock = threading.Lock()
         self._async: queue.Queue[tuple[str, Any, int] | None] = queue.Queue(maxsize=10_000)
         self._async_retry_delays = async_retry_delays
+        # (function, event, error payload, attempts) once an async invocation failed for good
+        self._on_async_failure = on_async_failure
         self._threads = [
             threading.Thread(target=self._async_loop, name=f"lambda-async-{n}", daemon=True)
             for n in range(async_workers)
@@ -353,11 +357,17 @@ class Runtime:
             except FunctionError as exc:
                 if self._closed.is_set():
                     continue
-                if attempt < len(self._async_retry_delays):
+                retries = min(len(self._async_retry_delays), self.launches[logical_id].async_retries)
+                if attempt < retries:
                     log.warning("async %s failed (%s); retrying", logical_id, exc.payload.get("errorType"))
                     self._retry_later(logical_id, event, attempt)
-                else:
-                    log.error("async %s failed for good: %s", logical_id, exc.payload.get("errorMessage"))
+                    continue
+                log.error("async %s failed for good: %s", logical_id, exc.payload.get("errorMessage"))
+                if self._on_async_failure is not None:
+                    try:
+                        self._on_async_failure(logical_id, event, exc.payload, attempt + 1)
+                    except Exception:
+                        log.exception("the failed event of %s could not be put anywhere", logical_id)
 
     def _retry_later(self, logical_id: str, event: Any, attempt: int) -> None:
         delay = self._async_retry_delays[attempt]

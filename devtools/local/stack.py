@@ -52,7 +52,7 @@ class LocalStack:
     emulator_url: str
     real_sevdesk: bool
     token_source: str
-    resources: dict[str, list[str]]
+    resources: dict[str, Any]
     timers: list[Timer] = field(default_factory=list)
     state_dir: Path | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -105,7 +105,7 @@ class LocalStack:
             async_retry_delays=async_retry_delays,
         )
 
-        moto = MotoServer(registry, host, ports.moto)
+        moto = MotoServer(registry, host, ports.moto, rules=tpl.event_rules())
         saved = _apply_env(
             {
                 **(env or {}),

@@ -28,6 +28,15 @@ def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
+def queue_url(name: str) -> str:
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+def _queue_name(arn: Any) -> str | None:
+    """An SQS queue's name from its ARN (arn:aws:sqs:region:account:name)."""
+    return str(arn).rsplit(":", 1)[-1] if isinstance(arn, str) and arn.startswith("arn:aws:sqs:") else None
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     method: str  # upper case, or ANY
@@ -39,6 +48,17 @@ class ApiRoute:
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridgeRule (or CloudWatchEvent) event of a function: the bus it listens on and its
+    pattern; EventBridge delivers a match to the function asynchronously."""
+
+    function: str
+    event_id: str
+    bus: str  # physical name; "default" for the default bus
+    pattern: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,12 @@ class FunctionSpec:
     timeout: int
     memory: int
     environment: dict[str, str]
+    # Asynchronous invocations (EventInvokeConfig): retries after an error, and where the event
+    # goes when they are used up (an SQS queue name: the OnFailure destination, or the
+    # function's DeadLetterQueue).
+    async_retries: int = 2
+    on_failure_queue: str | None = None
+    dead_letter_queue: str | None = None
 
     @property
     def snake(self) -> str:
@@ -110,11 +136,15 @@ class LocalTemplate:
         return str(spec.get("Default", ""))
 
     def physical_name(self, logical_id: str) -> str:
-        type_ = self.resources[logical_id]["Type"]
+        resource = self.resources[logical_id]
+        type_ = resource["Type"]
         if type_ == "AWS::Serverless::Function":
             return logical_id
         if type_ == "AWS::S3::Bucket":  # bucket names: lower case only
             return f"{PREFIX}-{logical_id}".lower()
+        explicit = {"AWS::Events::EventBus": "Name", "AWS::SQS::Queue": "QueueName"}.get(type_)
+        if explicit and explicit in resource.get("Properties", {}):
+            return str(self.resolve(resource["Properties"][explicit]))
         return f"{PREFIX}-{logical_id}"
 
     def ref(self, name: str) -> str:
@@ -130,8 +160,10 @@ class LocalTemplate:
         if name in self.raw.get("Parameters", {}) or name in self.overrides:
             return self.parameter(name)
         type_ = self.resources[name]["Type"]
-        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+        if type_ in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return self.get_att(name, "Arn")
+        if type_ == "AWS::SQS::Queue":  # moto finds a queue by the name at the URL's end, any host
+            return queue_url(self.physical_name(name))
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attr: str) -> str:
@@ -143,11 +175,16 @@ class LocalTemplate:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Serverless::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
             "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
         }
         if attr == "Arn" and type_ in arns:
             return arns[type_]
-        if attr == "Name":
+        if attr in ("Name", "QueueName", "TopicName"):
             return name
+        if attr == "QueueUrl" and type_ == "AWS::SQS::Queue":
+            return queue_url(name)
         raise ValueError(f"!GetAtt {logical_id}.{attr} is not supported locally")
 
     def resolve(self, value: Any) -> Any:
@@ -192,6 +229,9 @@ class LocalTemplate:
                 **glob.get("Environment", {}).get("Variables", {}),
                 **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
             }
+            invoke_config = self.resolve(props.get("EventInvokeConfig") or {})
+            on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
+            dead_letter = self.resolve(props.get("DeadLetterQueue") or {})
             out[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 name=self.physical_name(logical_id),
@@ -200,6 +240,13 @@ class LocalTemplate:
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
                 environment={k: str(v) for k, v in self.resolve(env).items()},
+                async_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
+                on_failure_queue=_queue_name(on_failure.get("Destination"))
+                if on_failure.get("Type") == "SQS"
+                else None,
+                dead_letter_queue=_queue_name(dead_letter.get("TargetArn"))
+                if dead_letter.get("Type") == "SQS"
+                else None,
             )
         return out
 
@@ -249,6 +296,16 @@ class LocalTemplate:
                 )
             )
         return routes
+
+    def event_rules(self) -> list[EventRule]:
+        rules = []
+        for logical_id, event_id, ev in self.events(("EventBridgeRule", "CloudWatchEvent")):
+            props = self.resolve(ev.get("Properties", {}))
+            if props.get("State") == "DISABLED" or props.get("Enabled") is False:
+                continue
+            bus = str(props.get("EventBusName") or "default")
+            rules.append(EventRule(logical_id, event_id, bus, props.get("Pattern") or {}))
+        return rules
 
     def schedules(self) -> list[Schedule]:
         out = []

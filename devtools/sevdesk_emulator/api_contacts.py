@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from devtools.sevdesk_emulator.listing import exact_filters_match, newest_first, page, time_filters_match
 from devtools.sevdesk_emulator.routing import Request, Response, ok, route
-from devtools.sevdesk_emulator.store import Record, public
+from devtools.sevdesk_emulator.store import Record, public, touch
 from devtools.sevdesk_emulator.wire import ApiError, bad_request, flag, iso, not_found, ref, to_bool
 
 if TYPE_CHECKING:
@@ -128,6 +128,31 @@ CONTACT_TIME_FILTERS = {
 @route("GET", "/Contact/{contact_id}")
 def get_one(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> Response:
     return ok([public(get_contact(emu, params["contact_id"]))])
+
+
+# What PUT /Contact/{id} changes ([SPEC] updateContact); everything else keeps its value.
+CONTACT_UPDATABLE = (
+    "name",
+    "surename",
+    "familyname",
+    "vatNumber",
+    "taxNumber",
+    "description",
+    "buyerReference",
+)
+
+
+@route("PUT", "/Contact/{contact_id}")
+def update_contact(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    contact = get_contact(emu, params["contact_id"])
+    data = req.data()
+    for key in CONTACT_UPDATABLE:
+        if key in data:
+            contact[key] = _text(data, key)
+    if "governmentAgency" in data:
+        contact["governmentAgency"] = flag(data["governmentAgency"])
+    touch(contact, emu.now())
+    return ok(public(contact))
 
 
 @route("GET", "/Contact/Factory/getNextCustomerNumber")

@@ -10,6 +10,7 @@ from devtools.sevdesk_emulator.embed import with_embeds
 from devtools.sevdesk_emulator.invoices import get_invoice
 from devtools.sevdesk_emulator.listing import newest_first, page
 from devtools.sevdesk_emulator.payments import (
+    book_credit_note,
     book_invoice,
     book_voucher,
     create_transaction,
@@ -52,6 +53,12 @@ def book_invoice_amount(emu: SevdeskEmulator, req: Request, params: dict[str, st
 def book_voucher_amount(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
     paid, when, account, transaction_id = _booking(emu, req)
     return ok(book_voucher(emu, params["voucher_id"], paid, when, account, transaction_id))
+
+
+@route("PUT", "/CreditNote/{note_id}/bookAmount")
+def book_credit_note_amount(emu: SevdeskEmulator, req: Request, params: dict[str, str]) -> Response:
+    paid, when, account, transaction_id = _booking(emu, req)
+    return ok(book_credit_note(emu, params["note_id"], paid, when, account, transaction_id))
 
 
 @route("GET", "/CheckAccount")

@@ -109,7 +109,17 @@ def _position(emu: SevdeskEmulator, data: Any, voucher_id: str, now: str) -> Rec
 
 @route("POST", "/Voucher/Factory/saveVoucher")
 def save_voucher(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
-    body = req.data()
+    voucher, positions = create_voucher(emu, req.data())
+    saved = {
+        "voucher": public(voucher),
+        "voucherPos": [public(p) for p in positions],
+        "vatdrop": "not relevant",
+    }
+    return ok(saved, 201)
+
+
+def create_voucher(emu: SevdeskEmulator, body: dict[str, Any]) -> tuple[Record, list[Record]]:
+    """saveVoucher's work: the voucher and its positions, stored (also used for seeding)."""
     data = body.get("voucher")
     if not isinstance(data, dict) or data.get("objectName") != "Voucher" or not to_bool(data.get("mapAll")):
         raise bad_request("voucher needs objectName 'Voucher' and mapAll true")
@@ -117,6 +127,9 @@ def save_voucher(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Respo
     if missing:
         raise bad_request(f"Missing required voucher fields: {', '.join(missing)}")
     store, now = emu.state, iso(emu.now())
+    filename = body.get("filename")
+    if filename not in (None, "") and filename not in store.temp_files:
+        raise bad_request(f"File {filename} was not uploaded (uploadTempFile)")
     voucher_id = store.new_id("Voucher")
     entries = body.get("voucherPosSave") or []
     positions = [_position(emu, entry, voucher_id, now) for entry in entries]
@@ -162,25 +175,25 @@ def save_voucher(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Respo
         **dict.fromkeys(ZERO_FIELDS, "0"),
         "taxRule": ref(data["taxRule"], "TaxRule"),
     }
+    if filename:
+        voucher["document"] = {"id": store.new_id("Document"), "objectName": "Document"}
+        voucher["_attachment"] = filename
     store.vouchers[voucher_id] = voucher
     for position in positions:
         store.voucher_positions[position["id"]] = position
-    saved = {
-        "voucher": public(voucher),
-        "voucherPos": [public(p) for p in positions],
-        "vatdrop": "not relevant",
-    }
-    return ok(saved, 201)
+    return voucher, positions
 
 
 @route("GET", "/Voucher")
 def list_vouchers(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     query = req.query
+    like = (query.get("descriptionLike") or "").lower()  # [SPEC]: part of the description
     found = (
         voucher
         for voucher in newest_first(emu.state.vouchers)
         if exact_filters_match(voucher, query, VOUCHER_FILTERS)
         and time_filters_match(voucher, query, VOUCHER_TIME_FILTERS)
+        and (not like or like in (voucher.get("description") or "").lower())
     )
     return page(found, query)
 
@@ -209,7 +222,7 @@ def get_voucher(emu: SevdeskEmulator, _req: Request, params: dict[str, str]) -> 
 
 
 @route("POST", "/Voucher/Factory/uploadTempFile")
-def upload_temp_file(_emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
+def upload_temp_file(emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> Response:
     # multipart/form-data with one part `file`; sevDesk answers with a server-chosen hash name
     message = BytesParser(policy=email_policy).parsebytes(
         b"Content-Type: " + req.headers.get("content-type", "").encode() + b"\r\n\r\n" + req.body
@@ -229,5 +242,9 @@ def upload_temp_file(_emu: SevdeskEmulator, req: Request, _: dict[str, str]) -> 
         "contentHash": hashlib.sha256(content).hexdigest(),
         "content": [],
         "isEInvoice": False,
+    }
+    emu.state.temp_files[uploaded["filename"]] = {
+        "contentHash": uploaded["contentHash"],
+        "size": len(content),
     }
     return ok(uploaded, 201)

@@ -25,12 +25,12 @@ from devtools.sevdesk_emulator import (  # noqa: F401
     api_vouchers,
 )
 from devtools.sevdesk_emulator.control import CONTROL_PREFIX, handle_control
-from devtools.sevdesk_emulator.credit_notes import create_from_invoice
+from devtools.sevdesk_emulator.credit_notes import create_from_invoice, finalize_credit_note
 from devtools.sevdesk_emulator.faults import Fault, FaultList, RecordedRequest
-from devtools.sevdesk_emulator.payments import book_payment, write_off
+from devtools.sevdesk_emulator.payments import book_payment, pay_document, write_off
 from devtools.sevdesk_emulator.request_log import DEFAULT_REQUEST_LOG_SIZE, RequestLog
 from devtools.sevdesk_emulator.routing import Request, Response, find_route
-from devtools.sevdesk_emulator.seeding import seed_invoices
+from devtools.sevdesk_emulator.seeding import seed_invoices, seed_vouchers
 from devtools.sevdesk_emulator.store import Record, Store
 from devtools.sevdesk_emulator.wire import BERLIN, ApiError, error_body
 
@@ -124,15 +124,46 @@ class SevdeskEmulator:
         with self.lock:
             return write_off(self, str(invoice_id), date or self.now())
 
-    def add_credit_note(self, invoice_id: int | str) -> str:
-        """A credit note made from the invoice (blocks cancel and resetToOpen, code 170); its id."""
+    def add_credit_note(self, invoice_id: int | str, *, finalize: bool = False) -> str:
+        """A credit note made from the invoice (blocks cancel and resetToOpen, code 170); its id.
+        `finalize`: numbered and open (200), like PUT /CreditNote/{id}/sendBy with VPDF."""
         with self.lock:
-            return create_from_invoice(self, str(invoice_id))["id"]
+            note = create_from_invoice(self, str(invoice_id))
+            if finalize:
+                finalize_credit_note(self, note, "VPDF")
+            return str(note["id"])
+
+    def pay_voucher(
+        self,
+        voucher_id: int | str,
+        amount: Decimal | str,
+        date: datetime | None = None,
+        account: str = "bank",
+    ) -> Record:
+        """A voucher paid (money out), booked like PUT /Voucher/{id}/bookAmount; the VoucherLog."""
+        with self.lock:
+            return pay_document(
+                self, "Voucher", str(voucher_id), Decimal(str(amount)), date or self.now(), account
+            )
+
+    def refund_credit_note(
+        self, note_id: int | str, amount: Decimal | str, date: datetime | None = None, account: str = "bank"
+    ) -> Record:
+        """A credit note refunded (money out), like PUT /CreditNote/{id}/bookAmount; the CreditNoteLog."""
+        with self.lock:
+            return pay_document(
+                self, "CreditNote", str(note_id), Decimal(str(amount)), date or self.now(), account
+            )
 
     def seed_invoices(self, count: int, **options: Any) -> list[str]:
         """`count` finalized invoices written straight into the store (benchmarks); see seeding.py."""
         with self.lock:
             return seed_invoices(self, count, **options)
+
+    def seed_vouchers(self, count: int, **options: Any) -> list[str]:
+        """`count` expense vouchers at 19/7/0 %, some paid (benchmarks); see seeding.py."""
+        with self.lock:
+            return seed_vouchers(self, count, **options)
 
     def set_seller(self, **fields: str | None) -> Record:
         """Change the seller's master data (sev_client); None removes a field (e-invoice refusals)."""

@@ -206,19 +206,80 @@ def book_voucher(
     return log
 
 
+def book_credit_note(
+    emu: SevdeskEmulator,
+    note_id: str,
+    paid: Decimal,
+    when: datetime,
+    account: Record,
+    transaction_id: str | None = None,
+) -> Record:
+    """PUT /CreditNote/{id}/bookAmount: the refund of a finalized credit note (money out, so the
+    log's amountPaid is negative); returns the CreditNoteLog."""
+    note = emu.state.credit_note_records.get(note_id)
+    if note is None:
+        raise not_found("CreditNote", note_id)
+    status = note["status"]
+    if status == DRAFT:
+        raise ApiError(422, "Drafts can not be booked; finalize the credit note first")
+    if status == PAID:
+        raise ApiError(422, "Credit note is already paid")
+    transaction = _transaction_for(emu, account, transaction_id, -paid, when, note["creditNoteNumber"] or "")
+    total = Decimal(str(note.get("paidAmount") or 0)) + paid
+    new_status = PAID if total >= Decimal(note["sumGross"]) else PARTIAL
+    note |= {"paidAmount": number(total), "payDate": iso(when), "status": new_status}
+    if emu.booking_moves_update:
+        touch(note, emu.now())
+    _log(emu, transaction, note, -paid, when)
+    return {
+        "id": emu.state.new_id("CreditNoteLog"),
+        "objectName": "CreditNoteLog",
+        "additionalInformation": None,
+        "create": iso(emu.now()),
+        "creditNote": {"id": note["id"], "objectName": "CreditNote"},
+        "fromStatus": status,
+        "toStatus": new_status,
+        "amountPayed": amount(paid),
+        "bookingDate": iso(when),
+        "sevClient": emu.state.sev_client_ref(),
+    }
+
+
 def book_payment(
     emu: SevdeskEmulator, invoice_id: str, paid: Decimal, when: datetime, account_name: str
 ) -> Record:
     """Test helper: a payment as it would arrive; on a bank account an imported transaction comes first."""
-    account = emu.state.check_account(account_name)
-    if account is None:
-        raise not_found("CheckAccount", account_name)
+    account = _named_account(emu, account_name)
     transaction_id = None
     if account["type"] == "online":
         invoice = get_invoice(emu.state, invoice_id)
         purpose = invoice["invoiceNumber"] or invoice["id"]
         transaction_id = create_transaction(emu, account, paid, when, purpose=purpose)["id"]
     return book_invoice(emu, invoice_id, paid, when, account, transaction_id)
+
+
+def pay_document(
+    emu: SevdeskEmulator, kind: str, document_id: str, paid: Decimal, when: datetime, account_name: str
+) -> Record:
+    """Test helper: a voucher paid or a credit note refunded (money out), like book_payment."""
+    account = _named_account(emu, account_name)
+    records = emu.state.vouchers if kind == "Voucher" else emu.state.credit_note_records
+    document = records.get(document_id)
+    if document is None:
+        raise not_found(kind, document_id)
+    transaction_id = None
+    if account["type"] == "online":
+        purpose = document.get("description") or document.get("creditNoteNumber") or document_id
+        transaction_id = create_transaction(emu, account, -paid, when, purpose=purpose)["id"]
+    book = book_voucher if kind == "Voucher" else book_credit_note
+    return book(emu, document_id, paid, when, account, transaction_id)
+
+
+def _named_account(emu: SevdeskEmulator, name: str) -> Record:
+    account = emu.state.check_account(name)
+    if account is None:
+        raise not_found("CheckAccount", name)
+    return account
 
 
 def write_off(emu: SevdeskEmulator, invoice_id: str, when: datetime) -> Record:

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from devtools.sevdesk_emulator.api_contacts import build_contact
+from devtools.sevdesk_emulator.api_vouchers import create_voucher
 from devtools.sevdesk_emulator.cancellation import cancel_invoice
 from devtools.sevdesk_emulator.invoices import OPEN, apply_sums, build_invoice, build_position
-from devtools.sevdesk_emulator.payments import book_payment
+from devtools.sevdesk_emulator.payments import book_payment, pay_document
 from devtools.sevdesk_emulator.store import PAYMENT_METHOD_TRANSFER, SEV_USER_ID, Record
 from devtools.sevdesk_emulator.wire import iso, midnight
 
@@ -162,3 +163,65 @@ def _apply_fate(emu: SevdeskEmulator, invoice: Record, fate: str, when: datetime
         book_payment(emu, invoice["id"], gross - 10, when, "writeoff")
     elif fate == "cancelled":
         cancel_invoice(emu, invoice["id"])
+
+
+# Expense vouchers cycle through these positions: (tax rate, net) at 19 %, 7 % and 0 %.
+VOUCHER_LINES = (("19", "100.00"), ("7", "20.00"), ("0", "5.00"))
+
+
+def seed_vouchers(
+    emu: SevdeskEmulator,
+    count: int,
+    *,
+    first_day: datetime | None = None,
+    per_day: int = 20,
+    paid: float = 0.5,
+    drafts: float = 0.0,
+) -> list[str]:
+    """`count` expense vouchers (creditDebit C), made the way saveVoucher makes them, `per_day` per
+    voucher date from `first_day` on; each has one position of VOUCHER_LINES (in turn). Exactly
+    round(count * paid) of them are paid from the bank three days later, round(count * drafts)
+    stay drafts (status 50), the rest are open (100). Returns their ids."""
+    if count < 0 or per_day < 1:
+        raise ValueError("count must be >= 0 and per_day >= 1")
+    clock, now = emu.clock, emu.now()
+    emu.clock = lambda: now
+    try:
+        start = first_day or midnight(now.date() - timedelta(days=count // per_day + 1))
+        fates = _fates(count, paid=paid, drafts=drafts)
+        ids: list[str] = []
+        for index in range(count):
+            day = start + timedelta(days=index // per_day)
+            rate, net = VOUCHER_LINES[index % len(VOUCHER_LINES)]
+            body = {
+                "voucher": {
+                    "objectName": "Voucher",
+                    "mapAll": True,
+                    "voucherDate": int(day.timestamp()),
+                    "supplierName": f"Seed Lieferant {index % 17}",
+                    "description": f"SEED-V-{index}",
+                    "status": 50 if fates[index] == "drafts" else 100,
+                    "creditDebit": "C",
+                    "voucherType": "VOU",
+                    "taxRule": {"id": 9, "objectName": "TaxRule"},
+                    "currency": "EUR",
+                },
+                "voucherPosSave": [
+                    {
+                        "objectName": "VoucherPos",
+                        "mapAll": True,
+                        "accountDatev": {"id": 4930, "objectName": "AccountDatev"},
+                        "taxRate": rate,
+                        "net": True,
+                        "sumNet": net,
+                    }
+                ],
+            }
+            voucher, _ = create_voucher(emu, body)
+            if fates[index] == "paid":
+                gross = Decimal(voucher["sumGross"])
+                pay_document(emu, "Voucher", voucher["id"], gross, day + timedelta(days=3), "bank")
+            ids.append(voucher["id"])
+        return ids
+    finally:
+        emu.clock = clock

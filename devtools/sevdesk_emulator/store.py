@@ -196,6 +196,7 @@ class Store:
     emails: list[Record] = field(default_factory=list)  # the outbox: sevDesk would really send these
     vouchers: dict[str, Record] = field(default_factory=dict)
     voucher_positions: dict[str, Record] = field(default_factory=dict)
+    temp_files: dict[str, Record] = field(default_factory=dict)  # uploadTempFile, by its name
     export_config: Record = field(default_factory=dict)
     export_jobs: dict[str, Record] = field(default_factory=dict)
     next_invoice_number: int = 1000  # the per-account "RE-%NUMBER" sequence; SR draws from it too
@@ -217,6 +218,8 @@ class Store:
             "CheckAccountTransaction": _ids(1897000001),
             "CheckAccountTransactionLog": _ids(237000001),
             "VoucherLog": _ids(148000001),
+            "CreditNoteLog": _ids(149000001),
+            "Document": _ids(88000001),
         }
     )
 

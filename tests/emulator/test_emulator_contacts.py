@@ -84,3 +84,18 @@ def test_address_embeds_the_contact_and_email_main_is_a_string(client: httpx.Cli
     assert way["main"] == "1"
     listed = objects(client.get("/CommunicationWay", params={"contact[id]": contact["id"], "type": "EMAIL"}))
     assert [w["value"] for w in listed] == ["a@b.de"]
+
+
+def test_a_contact_update_changes_only_what_it_names(client: httpx.Client) -> None:
+    contact = create_contact(client, "K-1")
+
+    updated = objects(
+        client.put(
+            f"/Contact/{contact['id']}", json={"buyerReference": "991-33333TEST-33", "governmentAgency": True}
+        )
+    )
+
+    assert (updated["buyerReference"], updated["governmentAgency"]) == ("991-33333TEST-33", "1")
+    assert updated["name"] == contact["name"] and updated["customerNumber"] == "K-1"
+    assert objects(client.get(f"/Contact/{contact['id']}"))[0]["buyerReference"] == "991-33333TEST-33"
+    assert client.put("/Contact/999999", json={}).status_code == 404

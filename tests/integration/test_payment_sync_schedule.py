@@ -86,7 +86,7 @@ def test_the_interval_is_honoured_and_last_sync_at_set_after_each_run(
         "PaymentSyncInvoicesChecked",
         "PaymentSyncSevdeskRequests",
         "PaymentSyncDuration",
-        "PaymentSyncLag",
+        "PaymentSyncLagSeconds",
     } <= set(metrics)
     assert metrics["PaymentSyncSkippedInterval"] == [1.0, 1.0]
 

@@ -199,6 +199,14 @@ def test_a_contact_id_without_link_is_422_naming_it(emulator: Any) -> None:
     assert not emulator.state.invoices
     failed = event_log()[-1]
     assert failed["type"] == "publish_failed" and failed["details"]["code"] == "contact_not_linked"
+    # A refusal leaves nothing behind: no claim or link item, no pending write, no lease.
+    from sevdesk_common import contact_store
+    from sevdesk_common.repository import get_table
+
+    assert "Item" not in get_table().get_item(Key={"pk": "CONTACTLINK#R1-CT-ct-9", "sk": "CONTACTLINK"})
+    assert contact_store.load("R1-CT-ct-9").version == 0
+    stored = invoke("billing_invoice_get", claims=STAFF, path_parameters={"invoiceId": INVOICE_ID}).body
+    assert stored["accountingSyncStatus"] == "failed"
 
 
 def test_a_linked_contact_id_publishes_to_that_contact(emulator: Any) -> None:

@@ -37,6 +37,19 @@ def test_a_retry_within_the_grace_period_reads_but_does_not_create(emulator: Any
     assert stored().pending_write is not None
 
 
+def test_retries_within_the_grace_period_log_the_incident_once(emulator: Any) -> None:
+    from tests.integration.test_publish import event_log
+
+    hand_over()
+    emulator.faults.add(Fault(method="POST", path=SAVE, kind="status", status=503))
+    answers = [publish() for _ in range(5)]
+
+    assert [a.status for a in answers] == [503] * 5
+    assert all(a.body["error"]["code"] == "sevdesk_outcome_unknown" for a in answers)
+    assert all(int(a.headers["retry-after"]) >= 1 for a in answers)
+    assert [e["type"] for e in event_log()] == ["handed_over", "publish_failed"]  # one per real change
+
+
 def test_the_late_applied_first_attempt_is_adopted_not_duplicated(emulator: Any) -> None:
     from sevdesk_common.clients import client_for
     from sevdesk_common.sevdesk.markers import invoice_marker as marker

@@ -34,14 +34,25 @@ def create_state_table(table_name: str) -> Any:
     )
 
 
-def create_resources(*, table_name: str, secret_id: str, bucket: str) -> None:
+def create_resources(*, table_name: str, secret_id: str, bucket: str, queue: str | None = None) -> None:
     template = load_template()
     create_state_table(table_name)
     (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
     boto3.client("secretsmanager").create_secret(
         Name=secret_id, SecretString=secret["Properties"]["SecretString"]
     )
-    boto3.client("s3").create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    (bucket_resource,) = resources_of_type(template, "AWS::S3::Bucket").values()
+    props = bucket_resource["Properties"]
+    s3 = boto3.client("s3")
+    s3.create_bucket(
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
+        ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")),
     )
+    if props.get("ObjectLockConfiguration"):  # moto enforces the retention like S3
+        s3.put_object_lock_configuration(
+            Bucket=bucket, ObjectLockConfiguration=props["ObjectLockConfiguration"]
+        )
     json.loads(secret["Properties"]["SecretString"])  # the template's placeholder must be valid JSON
+    if queue and resources_of_type(template, "AWS::SQS::Queue"):  # the dead-letter queue
+        boto3.client("sqs").create_queue(QueueName=queue)

@@ -34,5 +34,10 @@ def clear_process_caches() -> None:
     if hasattr(invoker, "cache_clear"):  # a test may have put a fake in its place
         invoker.cache_clear()
     parameters.clear_caches()
+    importlib.import_module("sevdesk_common.dead_letters")._sqs.cache_clear()
+    importlib.import_module("sevdesk_common.document_store").clear_cache()
+    importlib.import_module("sevdesk_common.services.einvoice").clear_cache()
     clients = importlib.import_module("sevdesk_common.clients")
     clients.clear_client_cache()
+    importlib.import_module("sevdesk_common.export_bucket").clear_cache()
+    importlib.import_module("sevdesk_common.workflows").clear_cache()

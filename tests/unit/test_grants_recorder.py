@@ -191,6 +191,20 @@ def test_lambda_function_names_in_every_form(params: dict[str, Any], expected: t
     assert need["resource"]["env"] == ["WORKER"]
 
 
+def test_an_object_lock_retention_on_a_put_needs_its_own_action() -> None:
+    params = {
+        "Bucket": "docs",
+        "Key": "a.xml",
+        "ObjectLockMode": "GOVERNANCE",
+        "ObjectLockRetainUntilDate": 1,
+    }
+
+    needs = recorder.needs("s3", "PutObject", params, {"EXPORT_BUCKET": "docs"})
+
+    assert [n["action"] for n in needs] == ["s3:PutObject", "s3:PutObjectRetention"]
+    assert {n["resource"]["sub"] for n in needs} == {"a.xml"}
+
+
 def test_an_execution_is_named_through_its_state_machine() -> None:
     machine = "arn:aws:states:eu-central-1:1:stateMachine:export"
     execution = "arn:aws:states:eu-central-1:1:execution:export:run-1"

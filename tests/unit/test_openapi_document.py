@@ -52,8 +52,9 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
 
 
 def _names_an_invoice(document: dict[str, Any], path: str, operation: dict[str, Any]) -> bool:
-    """The path, or the request body (POST /api/sevdesk/sync/payments), names an invoice."""
-    if "{invoiceId}" in path:
+    """The path ({invoiceId}, {jobId}) or the request body (POST /api/sevdesk/sync/payments)
+    names something that may not exist."""
+    if "{" in path:
         return True
     schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
     refs = [option["$ref"] for option in schema.get("anyOf", [schema]) if "$ref" in option]

@@ -15,6 +15,12 @@ class Settings(BaseSettings):
     table_name: str = "sevdesk-integration"
     export_bucket: str = ""
 
+    # DATEV export (template.yaml: DatevExportStateMachine and its steps).
+    export_state_machine_arn: str = ""
+    export_link_seconds: int = 300  # lifetime of the download route's presigned link
+    export_part_bytes: int = 8 * 1024 * 1024  # multipart part size: the store step's memory bound
+    export_download_timeout_seconds: float = 60.0  # per read of sevDesk's ZIP, not for the whole
+
     # sevDesk access. SEVDESK_API_TOKEN (local runs, real-sevDesk smoke runs) wins over the secret.
     sevdesk_base_url: str = "https://my.sevdesk.de/api/v1"
     sevdesk_secret_id: str = ""
@@ -42,6 +48,9 @@ class Settings(BaseSettings):
     template_cache_seconds: int = 300
     # The async worker the hand-over invokes when autoTransferInvoices is on (template.yaml).
     auto_publish_function_name: str = ""
+    # Where an asynchronous function puts an event it refuses (a malformed or conflicting one,
+    # or one whose work sevDesk refused), with the reason (template.yaml; dead_letters.py).
+    dead_letter_queue_url: str = ""
     # A route answers within this (API Gateway ends the request at 30 s); see deadline.py.
     route_budget_seconds: float = 24.0
 

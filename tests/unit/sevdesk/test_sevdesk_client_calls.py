@@ -407,3 +407,42 @@ def test_vouchers(make_client) -> None:
     assert [v.id for v in client.list_vouchers(status=50, credit_debit="C")] == ["156270656"]
     assert client.list_vouchers(status=1000) == []  # ignored filter re-checked
     assert client.get_voucher("156270656").supplier_name.startswith("Stripe")
+
+
+def test_datev_xml_export_job_and_the_period_in_berlin_days(make_client) -> None:
+    client, seen = make_client(lambda _: httpx.Response(200, json={"objects": "0b7f1c4e-xml"}))
+    # summer time: the period starts at 22:00 UTC the day before and ends at 21:59:59 UTC
+    job = client.create_datev_xml_zip_export_job(date(2026, 7, 1), date(2026, 7, 31), "E")
+    assert job == "0b7f1c4e-xml"
+    params = seen[0].url.params
+    assert seen[0].url.path.endswith("/Export/createDatevXmlZipExportJob")
+    assert params["startDate"] == str(int(datetime(2026, 6, 30, 22, tzinfo=UTC).timestamp()))
+    assert params["endDate"] == str(int(datetime(2026, 7, 31, 22, tzinfo=UTC).timestamp()) - 1)
+    assert (params["scope"], params["includeExportedDocuments"], params["includeDocumentXml"]) == (
+        "E",
+        "true",
+        "true",
+    )
+    assert "enshrineDocuments" not in params
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"objects": {"current": "40", "total": "100"}},
+        {"objects": [{"current": 40, "total": 100}]},
+        {"objects": "40"},
+        {"objects": [40]},
+    ],
+    ids=["object", "spec-list-of-one", "bare-text", "bare-number-in-list"],
+)
+def test_export_progress_in_every_shape(make_client, body: dict[str, Any]) -> None:
+    client, _ = make_client(lambda _: httpx.Response(200, json=body))
+    progress = client.get_progress("abc_0b7f1c4e")
+    assert (progress.percent, progress.done) == (40, False)
+
+
+def test_export_progress_that_is_not_one_is_a_protocol_error(make_client) -> None:
+    client, _ = make_client(lambda _: httpx.Response(200, json={"objects": "abc_not-a-number"}))
+    with pytest.raises(SevdeskProtocolError):
+        client.get_progress("abc_0b7f1c4e")

@@ -156,6 +156,25 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 
+# sevDesk takes dates as Unix seconds (filters, some bodies): a day it can represent.
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(2100, 12, 31)
+
+
+def _representable(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"a date from {FIRST_DAY} to {LAST_DAY} expected")
+    return value
+
+
+SevdeskDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_representable),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "description": f"YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}"}
+    ),
+]
+
 
 def integer(*, ge: int | None = None, le: int | None = None) -> Rules:
     """An int sent as a JSON integer. The bounds sit before the validator, so the JSON Schema

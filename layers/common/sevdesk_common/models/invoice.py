@@ -9,10 +9,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from sevdesk_common.models.base import ApiModel, StrictApiModel
 from sevdesk_common.models.currencies import ISO_4217
+from sevdesk_common.models.einvoice import PaymentMeans
+from sevdesk_common.models.event_chain import ChainStatus
 from sevdesk_common.models.fields import (
     AmountOut,
     EmailAddress,
@@ -84,6 +86,9 @@ class CompanyRecipient(Recipient):
     """A legal entity (R1 `company`)."""
 
     name: Text
+    public_authority: StrictBool = Field(
+        default=False, description="A public buyer (B2G): e-invoices need its Leitweg-ID as buyerReference"
+    )
 
 
 class Position(StrictApiModel):
@@ -119,6 +124,17 @@ class InvoiceHandover(StrictApiModel):
     delivery_date: IsoDate | None = None
     time_to_pay_days: PaymentDays = 14
     header: OptionalText | None = None
+    e_invoice: StrictBool | None = Field(
+        default=None,
+        description="true/false: an e-invoice or not, whatever the setting says; null: the setting decides",
+    )
+    buyer_reference: Annotated[str, *text(100, required=False)] | None = Field(
+        default=None, description="EN 16931 buyer reference (BT-10); the Leitweg-ID for public authorities"
+    )
+    payment_method: PaymentMeans | None = Field(
+        default=None,
+        description="How the buyer pays (e-invoices); default: the setting eInvoicePaymentMethod",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceHandover:
@@ -144,11 +160,19 @@ class InvoiceHandover(StrictApiModel):
 
     def recipient_key(self) -> str:
         """R1's identity of the recipient; it becomes the sevDesk customerNumber."""
-        if self.company:
-            return f"R1-CO-{self.company.id}"
-        if self.contact:
-            return f"R1-CT-{self.contact.id}"
-        return f"R1-CT-{self.contact_id}"
+        return recipient_key(self.company, self.contact, self.contact_id)
+
+
+def recipient_key(
+    company: CompanyRecipient | None, contact: PersonRecipient | None, contact_id: str | None = None
+) -> str:
+    """R1's identity of a customer, the same for its invoices and a customer sync; it is also
+    the customer's sevDesk customerNumber and the key of its contact link."""
+    if company:
+        return f"R1-CO-{company.id}"
+    if contact:
+        return f"R1-CT-{contact.id}"
+    return f"R1-CT-{contact_id}"
 
 
 class Cancellation(ApiModel):
@@ -197,6 +221,9 @@ class HandoffState(ApiModel):
     template_id: str | None = None
     sent_at: datetime | None = None
     sent_to: str | None = None
+    e_invoice: bool | None = Field(default=None, description="Published as an e-invoice (decided at publish)")
+    xml_sha256: str | None = Field(default=None, description="sha256 of the e-invoice XML as archived")
+    xml_stored_at: datetime | None = None
     cancellation: Cancellation | None = None
     last_error: dict[str, Any] | None = None
     created_at: datetime
@@ -215,8 +242,14 @@ class InvoiceEvent(ApiModel):
     at: datetime
     actor: str
     details: dict[str, Any] = Field(default_factory=dict)
+    seq: int | None = Field(default=None, description="Position in the invoice's log: 1, 2, ...")
+    prev_hash: str | None = Field(
+        default=None, description="sha256 of the event before (64 zeros for the first)"
+    )
+    hash: str | None = Field(default=None, description="sha256 over this event's canonical form")
 
 
 class EventPage(ApiModel):
     events: list[InvoiceEvent]
     next_cursor: str | None = None
+    chain: ChainStatus = Field(description="Whether the whole log verifies (not only this page)")

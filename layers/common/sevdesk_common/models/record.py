@@ -6,16 +6,31 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from sevdesk_common.models.invoice import BillingInvoice, HandoffState, InvoiceHandover
+from sevdesk_common.models.fields import AmountOut
+from sevdesk_common.models.invoice import (
+    BillingInvoice,
+    ClaimStatus,
+    DocumentStatus,
+    HandoffState,
+    InvoiceHandover,
+)
 
 Action = Literal["publish", "send", "cancel"]
 Operation = Literal[
-    "createContact", "saveInvoice", "sendBy", "sendViaEmail", "cancelInvoice", "deleteInvoice", "createJob"
+    "createContact",
+    "saveInvoice",
+    "sendBy",
+    "sendViaEmail",
+    "cancelInvoice",
+    "deleteInvoice",
+    "createJob",
+    "saveVoucher",
 ]
 # The action that owns each invoice-level operation: only it may settle the write.
 OWNER: dict[str, Action] = {
@@ -38,7 +53,7 @@ class PendingWrite(BaseModel):
         alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid", frozen=True
     )
 
-    action: Action | Literal["contact", "export"]
+    action: Action | Literal["contact", "export", "voucher"]
     operation: Operation
     at: datetime
     target_id: str | None = Field(default=None, description="The sevDesk object the write acts on")
@@ -68,6 +83,12 @@ class InvoiceRecord(BillingInvoice):
     # When the sevDesk state that payment sync last applied was read: an older read never
     # overwrites a newer one (two sync runs at once).
     payment_observed_at: datetime | None = None
+    # The head of the event log's hash chain (models/event_chain.py): the last event's seq and
+    # hash, written in the same transaction as the events, so chaining costs no extra read.
+    event_seq: int = 0
+    event_head: str | None = None
+    # Where the e-invoice XML is archived in the export bucket.
+    xml_key: str | None = None
 
     # ------------------------------------------------------------------ from R1
 
@@ -112,6 +133,11 @@ class InvoiceRecord(BillingInvoice):
             and self.claim_status in {"open", "partially_paid"}
         )
 
+    @property
+    def needs_xml(self) -> bool:
+        """A published e-invoice whose XML is not archived yet (publish's last step)."""
+        return bool(self.e_invoice) and self.is_published and self.xml_sha256 is None
+
     def pending_of(self, action: str) -> PendingWrite | None:
         """This action's unconfirmed write, if any."""
         pending = self.pending_write
@@ -131,6 +157,23 @@ class InvoiceRecord(BillingInvoice):
         """The handoff state alone, as the action routes answer it."""
         return HandoffState.model_validate(self.model_dump(include=set(HandoffState.model_fields)))
 
+    def summary(self) -> InvoiceSummary:
+        """The invoice in flat fields (stored beside it, see InvoiceSummary)."""
+        handover = self.invoice
+        recipient = handover.company or handover.contact
+        name: str | None = None
+        if recipient is not None:
+            name = getattr(recipient, "name", None) or " ".join(
+                (getattr(recipient, "first_name", ""), getattr(recipient, "last_name", ""))
+            )
+        fields = set(InvoiceSummary.model_fields) - {"recipient_key", "recipient_name", "recipient_vat_id"}
+        return InvoiceSummary(
+            **{field: getattr(self, field) for field in fields},
+            recipient_key=handover.recipient_key(),
+            recipient_name=name,
+            recipient_vat_id=recipient.vat_id if recipient is not None else None,
+        )
+
     def changed(self, **changes: Any) -> Self:
         """A validated copy with `changes` (field names); an unknown field is an error."""
         unknown = set(changes) - set(type(self).model_fields)
@@ -149,3 +192,32 @@ def _handover_fields(handover: InvoiceHandover) -> dict[str, Any]:
         "gross_amount": handover.gross_amount,
         "body_hash": body_hash(handover),
     }
+
+
+class InvoiceSummary(BaseModel):
+    """What the checks over every invoice read of one (the drift report, the event-chain check).
+    Stored as one map beside the invoice and read through a projection of it: a fraction of the
+    item (no hand-over, no positions) for Lambda to fetch and parse."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    invoice_id: str
+    created_at: datetime
+    external_id: str | None = None
+    external_invoice_number: str | None = None
+    net_amount: AmountOut
+    gross_amount: AmountOut
+    paid_amount: AmountOut = Decimal(0)
+    claim_status: ClaimStatus = "open"
+    document_status: DocumentStatus = "handed_over"
+    e_invoice: bool | None = None
+    sevdesk_contact_id: str | None = None
+    event_seq: int = 0
+    event_head: str | None = None
+    recipient_key: str | None = None
+    recipient_name: str | None = None
+    recipient_vat_id: str | None = None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.claim_status == "cancelled" or self.document_status == "cancelled"

@@ -9,7 +9,8 @@ from sevdesk_common.auth import Caller
 from sevdesk_common.errors import BadRequest, Conflict
 from sevdesk_common.invoice_store import Event, InvalidCursor, StaleInvoice
 from sevdesk_common.models.config import SevdeskConfig
-from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceHandover
+from sevdesk_common.models.event_chain import only_ahead_of_head, verify
+from sevdesk_common.models.invoice import BillingInvoice, EventPage, InvoiceEvent, InvoiceHandover
 from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.observability import logger
 from sevdesk_common.repository import get_config_item
@@ -63,11 +64,26 @@ def get_invoice(invoice_id: str) -> BillingInvoice:
 
 
 def list_events(invoice_id: str, *, limit: int, cursor: str | None) -> EventPage:
-    load_or_404(invoice_id)  # 404 for unknown invoices rather than an empty log
+    """A page of the log, newest first, with the verdict on the whole chain (the log of one
+    invoice is short: it is read whole and verified against the head the invoice recorded)."""
+    record = load_or_404(invoice_id)  # 404 for unknown invoices rather than an empty log
     try:
-        return invoice_store.list_events(invoice_id, limit=limit, cursor=cursor)
+        after = invoice_store.event_position(cursor) if cursor else None
     except InvalidCursor:
         raise BadRequest("cursor: not a cursor this API returned", details=[{"field": "cursor"}]) from None
+    items = invoice_store.event_items(invoice_id)
+    chain = verify(items, record.event_seq, record.event_head)
+    if only_ahead_of_head(chain):  # appended after the invoice was read
+        record = load_or_404(invoice_id)
+        chain = verify(items, record.event_seq, record.event_head)
+    newest = [item for item in reversed(items) if after is None or item["sk"] < after]
+    page = newest[:limit]
+    more = len(newest) > limit
+    return EventPage(
+        events=[InvoiceEvent.model_validate(item) for item in page],
+        next_cursor=invoice_store.event_cursor(page[-1]["sk"]) if more else None,
+        chain=chain,
+    )
 
 
 def _maybe_auto_publish(invoice_id: str) -> None:

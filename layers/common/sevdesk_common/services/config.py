@@ -9,7 +9,14 @@ from typing import Any
 from sevdesk_common.auth import Caller
 from sevdesk_common.credentials import get_token
 from sevdesk_common.errors import Conflict, Unprocessable
-from sevdesk_common.models.config import TEMPLATE_FIELDS, ConfigUpdate, ConfigView, SevdeskConfig
+from sevdesk_common.models.config import (
+    E_INVOICE_FIELDS,
+    TEMPLATE_FIELDS,
+    ConfigUpdate,
+    ConfigView,
+    SevdeskConfig,
+)
+from sevdesk_common.models.einvoice import SellerCheck
 from sevdesk_common.repository import get_config_item, put_config_item
 from sevdesk_common.services.templates import list_templates
 
@@ -43,6 +50,8 @@ def update_config(update: ConfigUpdate, caller: Caller) -> ConfigView:
             mapped[f"documentTemplates.{r1_template}"] = sevdesk_template
         _check_templates_exist(mapped, token)
 
+    if any(n in changes and changes[n] != getattr(current, n) for n in E_INVOICE_FIELDS):
+        changes["e_invoice_seller"] = SellerCheck()  # a new configuration: the next e-invoice checks again
     merged = current.model_copy(
         update={**changes, "updated_at": datetime.now(UTC), "updated_by": caller.user_id}
     )

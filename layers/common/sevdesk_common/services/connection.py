@@ -8,6 +8,7 @@ from sevdesk_common.auth import Caller
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError
 from sevdesk_common.models.config import ConnectionFailure, ConnectionResult
+from sevdesk_common.models.einvoice import SellerCheck
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.services.config import modify_config
 
@@ -53,6 +54,8 @@ def verify_connection(caller: Caller) -> ConnectionResult:
                 "connected_by": caller.user_id if connected else c.connected_by,
                 "connected_at": now if connected else c.connected_at,
                 "last_connection_error": None if connected else failure.message if failure else None,
+                # Master data may have been fixed in sevDesk: the next e-invoice is the canary again.
+                "e_invoice_seller": SellerCheck(),
                 "updated_at": now,
                 "updated_by": caller.user_id,
             }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sevdesk_common import contact_store, deadline
 from sevdesk_common.errors import AppError, InvoiceBusy, Unprocessable
@@ -27,6 +27,7 @@ from sevdesk_common.observability import logger
 from sevdesk_common.repository import StaleItem, TransactItem
 from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk.client import SevdeskClient
+from sevdesk_common.sevdesk.models import Contact
 from sevdesk_common.writes import WriteOnce
 
 CLAIM_SECONDS = 30
@@ -34,23 +35,55 @@ CONTACT_WAIT_SECONDS = 8.0
 _POLL_SECONDS = 0.2
 # A link item that was claimed but never linked is removed by DynamoDB's TTL after this.
 UNUSED_LINK_TTL_SECONDS = 86_400
+CUSTOMER_CATEGORY_ID = 3
+# sevDesk's own placeholder when a buyer has no reference (measured on organisations).
+NO_BUYER_REFERENCE = "-"
 
 Recipient = PersonRecipient | CompanyRecipient
 
 
-class ContactStep:
-    """Resolving one invoice's recipient to its sevDesk contact. It is the write-once journal of
-    creating the contact (the journal is the link item)."""
+class HasRecipient(Protocol):
+    """Who an invoice (or a customer sync) is for."""
 
-    def __init__(self, handover: InvoiceHandover, owner: str) -> None:
+    @property
+    def company(self) -> CompanyRecipient | None: ...
+
+    @property
+    def contact(self) -> PersonRecipient | None: ...
+
+    @property
+    def contact_id(self) -> str | None: ...
+
+    def recipient_key(self) -> str: ...
+
+
+class ContactStep:
+    """Resolving one invoice's recipient (or a synced customer) to its sevDesk contact. It is the
+    write-once journal of creating the contact (the journal is the link item)."""
+
+    def __init__(
+        self,
+        handover: HasRecipient,
+        owner: str,
+        *,
+        category_id: int = CUSTOMER_CATEGORY_ID,
+        phone: str | None = None,
+        e_invoice: bool = False,
+    ) -> None:
         self.handover = handover
         self.owner = owner
+        self.e_invoice = e_invoice
         self.key = handover.recipient_key()
         self.recipient: Recipient | None = handover.company or handover.contact
+        self.category_id = category_id
+        self.phone = phone
         self.link = contact_store.load(self.key)
         self.claimed = False  # we hold the link item's lease
         self.writes = WriteOnce(self)
         self._announced = False  # the create's pending write went out with the claim
+        self.created = False  # this step created the contact in sevDesk
+        self.sevdesk_contact: Contact | None = None  # as sevDesk answered the find or the create
+        self.details: dict[str, str] = {}  # address/email/phone -> stored | failed | not_given
 
     @property
     def contact_id(self) -> str | None:
@@ -177,17 +210,20 @@ class ContactStep:
                 announced=self._announced,
             )
             found = written.value
+            self.created = True
             if written.reconciled:
                 logger.info(
                     "contact create reconciled by customerNumber", extra={"customer_number": self.key}
                 )
             else:
-                _add_details(client, found, recipient)
+                self.details = _add_details(client, found, recipient, self.phone)
         self.link = self.link.changed(sevdesk_contact_id=found, linked_at=datetime.now(UTC))
         return found
 
     def _find(self, client: SevdeskClient) -> str | None:
         found = client.find_contacts_by_customer_number(self.key)
+        if found:
+            self.sevdesk_contact = found[0]
         return found[0].id if found else None
 
     def _create(self, client: SevdeskClient, recipient: Recipient) -> str:
@@ -196,25 +232,68 @@ class ContactStep:
             if isinstance(recipient, CompanyRecipient)
             else {"surename": recipient.first_name, "familyname": recipient.last_name}
         )
-        return client.create_contact(customer_number=self.key, vat_number=recipient.vat_id, **names).id
+        if self.e_invoice:  # EN 16931 reads these from the contact: see services/einvoice.py
+            names["buyer_reference"] = getattr(self.handover, "buyer_reference", None) or NO_BUYER_REFERENCE
+            names["government_agency"] = (
+                isinstance(recipient, CompanyRecipient) and recipient.public_authority
+            )
+        self.sevdesk_contact = client.create_contact(
+            customer_number=self.key, vat_number=recipient.vat_id, category_id=self.category_id, **names
+        )
+        return self.sevdesk_contact.id
 
 
-def _add_details(client: SevdeskClient, contact_id: str, recipient: Recipient) -> None:
-    """Address and e-mail on the new contact: nice to have (the invoice carries its own address),
-    sent once right after the create and never repeated, so they cannot be duplicated."""
+def ensure_e_invoice_data(client: SevdeskClient, contact_id: str, handover: InvoiceHandover) -> None:
+    """An existing contact gets the hand-over's buyer reference and public-authority mark (sevDesk
+    takes both from the contact); a reference sevDesk already has is kept unless a new one is given."""
+    recipient = handover.company or handover.contact
+    government = isinstance(recipient, CompanyRecipient) and recipient.public_authority
+    current = client.get_contact(contact_id)
+    reference = handover.buyer_reference or current.buyer_reference or NO_BUYER_REFERENCE
+    if current.buyer_reference != reference or bool(current.government_agency) != government:
+        client.update_contact(contact_id, buyer_reference=reference, government_agency=government)
+
+
+def _add_details(
+    client: SevdeskClient, contact_id: str, recipient: Recipient, phone: str | None
+) -> dict[str, str]:
+    """Address, e-mail and phone on the new contact, each a resource of its own in sevDesk: nice
+    to have for an invoice (it carries its own address), sent once right after the create and
+    never repeated, so they cannot be duplicated. What became of each is returned."""
     address = recipient.address
-    try:
-        client.create_contact_address(
-            contact_id,
-            street=address.street,
-            zip_code=address.zip,
-            city=address.city,
-            country_id=STATIC_COUNTRY_IDS[address.country],
-        )
-        if recipient.email:
-            client.create_communication_way(contact_id, recipient.email)
-    except AppError as error:
-        logger.warning(
-            "contact address/e-mail not stored in sevDesk",
-            extra={"contact_id": contact_id, "error": error.code},
-        )
+    parts: list[tuple[str, Any]] = [
+        (
+            "address",
+            lambda: client.create_contact_address(
+                contact_id,
+                street=address.street,
+                zip_code=address.zip,
+                city=address.city,
+                country_id=STATIC_COUNTRY_IDS[address.country],
+            ),
+        ),
+        (
+            "email",
+            (lambda: client.create_communication_way(contact_id, recipient.email))
+            if recipient.email
+            else None,
+        ),
+        (
+            "phone",
+            (lambda: client.create_communication_way(contact_id, phone, kind="PHONE")) if phone else None,
+        ),
+    ]
+    outcome: dict[str, str] = {}
+    for name, send in parts:
+        if send is None:
+            outcome[name] = "not_given"
+            continue
+        try:
+            send()
+            outcome[name] = "stored"
+        except AppError as error:
+            outcome[name] = "failed"
+            logger.warning(
+                f"contact {name} not stored in sevDesk", extra={"contact_id": contact_id, "error": error.code}
+            )
+    return outcome

@@ -90,7 +90,7 @@ def emit_metrics(summary: PaymentSyncSummary, lag_seconds: float | None) -> None
     metric("PaymentSyncFailures", MetricUnit.Count, summary.failed_count)
     metric("PaymentSyncDuration", MetricUnit.Milliseconds, summary.duration_ms)
     if lag_seconds is not None:
-        metric("PaymentSyncLag", MetricUnit.Seconds, max(0.0, lag_seconds))
+        metric("PaymentSyncLagSeconds", MetricUnit.Seconds, max(0.0, lag_seconds))
 
 
 def metric(name: str, unit: MetricUnit, value: float, *, kind: str | None = None) -> None:

@@ -1,4 +1,5 @@
-"""POST /api/sevdesk/invoices/{invoiceId}/publish: contact, draft, template, finalize.
+"""POST /api/sevdesk/invoices/{invoiceId}/publish: contact, draft, template, finalize, and for
+an e-invoice the check before anything is sent and the XML archived after finalize.
 
 A resumable step machine under the invoice's lease, driven by the stored state: each step is
 skipped when the record says it is done, so publishing again after a failure at any step
@@ -24,7 +25,8 @@ from sevdesk_common.errors import AppError, OutcomeUnknown
 from sevdesk_common.models.config import SevdeskConfig
 from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.record import InvoiceRecord, PendingWrite
-from sevdesk_common.services.contacts import ContactStep
+from sevdesk_common.services import einvoice
+from sevdesk_common.services.contacts import ContactStep, ensure_e_invoice_data
 from sevdesk_common.services.lease import (
     WAIT_FOR_LEASE_SECONDS,
     InvoiceLease,
@@ -38,6 +40,7 @@ from sevdesk_common.services.lease import (
 from sevdesk_common.services.templates import invoice_template
 from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk.client import SevdeskClient
+from sevdesk_common.sevdesk.errors import SevdeskRefused
 from sevdesk_common.sevdesk.invoice_mapping import invoice_payload
 from sevdesk_common.sevdesk.markers import invoice_marker
 from sevdesk_common.sevdesk.models import Invoice
@@ -52,7 +55,7 @@ def publish_invoice(invoice_id: str, actor: str) -> HandoffState:
     record, config, extra = invoice_store.load_with_config(invoice_id, also=[bucket.key])
     bucket.hint(extra.get(bucket.key["pk"]))
     record = _wait_for_running_publish(require_found(record, invoice_id))
-    if record.is_published:  # idempotent: no lease, no sevDesk call
+    if record.is_published and not record.needs_xml:  # idempotent: no lease, no sevDesk call
         return record.handoff()
     return Publication(record, SevdeskConfig.model_validate(config or {}), actor).run()
 
@@ -78,13 +81,22 @@ class Publication:
         self.config = config
         self.actor = actor
         self.handover = record.invoice
+        # Decided once, before the draft exists; a resumed publish keeps what was decided.
+        self.e_invoice = (
+            record.e_invoice
+            if record.e_invoice is not None and record.external_id is not None
+            else einvoice.decide(self.handover, config).e_invoice
+        )
         self.contact = (
-            ContactStep(self.handover, f"publish:{record.invoice_id}:{uuid.uuid4().hex[:8]}")
+            ContactStep(
+                self.handover, f"publish:{record.invoice_id}:{uuid.uuid4().hex[:8]}", e_invoice=self.e_invoice
+            )
             if record.sevdesk_contact_id is None
             else None
         )
         self.step = "token"
         self.save_announced = False
+        self.payment_method_id: str | None = None
 
     def run(self) -> HandoffState:
         lease = acquire(self.record, "publish", self.actor, prepare=self._ride)
@@ -93,6 +105,8 @@ class Publication:
             try:
                 if not lease.record.is_published:  # else a concurrent caller finished meanwhile
                     self._execute(lease, writes)
+                elif lease.record.needs_xml:  # finalized; only the XML is not archived yet
+                    self._archive_only(lease)
             except AppError as error:
                 self._record_failure(lease, writes, error)
                 raise
@@ -123,13 +137,13 @@ class Publication:
 
         return Ride(changes=changes, also=also, stored=stored)
 
-    @staticmethod
-    def _save_announcement(now: datetime) -> dict[str, Any]:
+    def _save_announcement(self, now: datetime) -> dict[str, Any]:
         """The create, announced with the lease: if this call fails before sending it, the
         failure recorder drops it again (nothing was sent)."""
         return {
             "accounting_sync_status": "publishing",
             "pending_write": PendingWrite(action="publish", operation="saveInvoice", at=now),
+            "e_invoice": self.e_invoice,
         }
 
     # ------------------------------------------------------------------ the steps
@@ -138,23 +152,32 @@ class Publication:
         record = lease.record
         client = sevdesk_client()
         client.reserve(self._requests_ahead(record, client))
+        external = record.external_id
+        if self.e_invoice and external is None:  # before anything is sent to sevDesk
+            self.step = "einvoice"
+            self.payment_method_id = einvoice.check_before_sending(
+                record.invoice_id, self.handover, self.config, client
+            )
         self.step = "contact"
         contact_id = record.sevdesk_contact_id or self._contact().resolve(client)
         if record.sevdesk_contact_id is None:
             lease.stage(sevdesk_contact_id=contact_id)  # kept even if a later step fails
-        external = record.external_id
+        if self.e_invoice and external is None and not (self.contact and self.contact.created):
+            ensure_e_invoice_data(client, contact_id, self.handover)
         draft = record.document_status == "draft"
         if external is None:
             self.step = "create"
             created = self._create(lease, writes, client, contact_id)
             external, draft = created.id, created.is_draft
+        elif self.e_invoice and draft:  # resumed: sevDesk must not have made it a plain draft
+            einvoice.require_flag(client.get_invoice(external), record.invoice_id)
         if draft:
             self.step = "template"
             self._apply_template(lease, client, external)
             self.step = "finalize"
             self._finalize(lease, writes, client, external)
         else:  # finalized in sevDesk already (by hand, or an earlier attempt's lost answer)
-            self._store_finalized(lease, client.get_invoice(external))
+            self._store_finalized(lease, client, client.get_invoice(external))
 
     def _contact(self) -> ContactStep:
         assert self.contact is not None
@@ -170,7 +193,12 @@ class Publication:
             lease.flush(also=self._contact_items(), sevdesk_contact_id=contact_id, **announcement)
             announced = True
         payload = invoice_payload(
-            invoice_id, self.handover, contact_id=contact_id, contact_person_id=contact_person_id(client)
+            invoice_id,
+            self.handover,
+            contact_id=contact_id,
+            contact_person_id=contact_person_id(client),
+            e_invoice=self.e_invoice,
+            payment_method_id=self.payment_method_id,
         )
         written = writes.run(
             announcement["pending_write"],
@@ -202,6 +230,8 @@ class Publication:
             document_status="draft",
             pending_write=None,
         )
+        if self.e_invoice:
+            einvoice.require_flag(created, invoice_id)
         return created
 
     def _apply_template(self, lease: InvoiceLease, client: SevdeskClient, external_id: str) -> None:
@@ -220,17 +250,23 @@ class Publication:
         announced = earlier is None or earlier.operation != "sendBy"
         if announced:
             lease.flush(also=self._contact_items(), pending_write=intent)
-        written = writes.run(
-            intent,
-            send=lambda: client.send_by(external_id, "VPDF"),
-            find=lambda: _finalized(client, external_id),
-            policy="retry",
-            describe=f"finalizing invoice {lease.record.invoice_id} in sevDesk",
-            announced=announced,
-        )
-        self._store_finalized(lease, written.value)
+        try:
+            written = writes.run(
+                intent,
+                send=lambda: client.send_by(external_id, "VPDF"),
+                find=lambda: _finalized(client, external_id),
+                policy="retry",
+                describe=f"finalizing invoice {lease.record.invoice_id} in sevDesk",
+                announced=announced,
+            )
+        except SevdeskRefused as error:  # sevDesk's 830 (e-invoice data missing) in words
+            refused = einvoice.incomplete(lease.record.invoice_id, error, self.config)
+            if refused is None:
+                raise
+            raise refused from error
+        self._store_finalized(lease, client, written.value)
 
-    def _store_finalized(self, lease: InvoiceLease, invoice: Invoice) -> None:
+    def _store_finalized(self, lease: InvoiceLease, client: SevdeskClient, invoice: Invoice) -> None:
         details: dict[str, Any] = {
             "externalInvoiceNumber": invoice.invoice_number,
             "templateId": lease.record.template_id,
@@ -238,10 +274,13 @@ class Publication:
         }
         if invoice.sum_gross is not None and invoice.sum_gross != lease.record.gross_amount:
             details["grossMismatch"] = {"ours": lease.record.gross_amount, "sevdesk": invoice.sum_gross}
-        lease.finish(
+        if self.e_invoice:
+            # A read-back may leave the flag out: unknown, getXml settles it in the next step.
+            flag = invoice.property_is_e_invoice
+            details["propertyIsEInvoice"] = "omitted" if flag is None else flag
+        lease.stage(
             "finalized",
             details,
-            also=self._contact_items(),
             external_invoice_number=invoice.invoice_number,
             accounting_sync_status="synced",
             accounting_synced_at=datetime.now(UTC),
@@ -250,6 +289,29 @@ class Publication:
             pending_write=None,
             last_error=None,
         )
+        if self.e_invoice:
+            einvoice.seller_passed(self.config, lease.record.invoice_id)
+            self.step = "xml"
+            self._archive_xml(lease, client, invoice.id, invoice.invoice_number)
+        lease.finish(also=self._contact_items())
+
+    def _archive_xml(
+        self, lease: InvoiceLease, client: SevdeskClient, external_id: str, number: str | None
+    ) -> None:
+        """The e-invoice's XML into our bucket with its sha256: its own step, resumable (publish
+        again runs only this), idempotent (the same key and bytes are found, not written twice)."""
+        record = lease.record.changed(external_invoice_number=number)
+        archived = einvoice.archive_xml(client, record, external_id)
+        lease.stage("einvoice_archived", archived["details"], **archived["changes"])
+
+    def _archive_only(self, lease: InvoiceLease) -> None:
+        record = lease.record
+        assert record.external_id is not None
+        self.step = "xml"
+        client = sevdesk_client()
+        client.reserve(1)
+        self._archive_xml(lease, client, record.external_id, record.external_invoice_number)
+        lease.finish(last_error=None)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -267,18 +329,28 @@ class Publication:
             count += 1 + needs_contact_person(client) + bool(pending and pending.operation == "saveInvoice")
         if invoice_template(self.config, self.handover) not in (None, record.template_id):
             count += 1
+        if self.e_invoice:  # payment methods, the contact's e-invoice data, the draft's flag, getXml
+            fresh = record.external_id is None
+            count += 1 + (fresh and not einvoice.knows_payment_methods(client)) + 2 * fresh
+            count += record.external_id is not None and record.document_status == "draft"
         return count + 1 + bool(pending and pending.operation == "sendBy")
 
     def _record_failure(self, lease: InvoiceLease, writes: WriteOnce, error: AppError) -> None:
         keep = not writes.settled
         unsettled = isinstance(error, OutcomeUnknown) or (keep and lease.pending_in_effect() is not None)
+        # Only the XML's archiving failed: the invoice is published (the staged result says so).
+        status: dict[str, Any] = (
+            {}
+            if self.step == "xml"
+            else {"accounting_sync_status": "outcome_unknown" if unsettled else "failed"}
+        )
         record_failure(
             lease,
             error,
             keep_pending=keep,
             details={"step": self.step},
             also=self.contact.release_items() if self.contact else [],
-            accounting_sync_status="outcome_unknown" if unsettled else "failed",
+            **status,
         )
 
 

@@ -30,6 +30,9 @@ from sevdesk_common.sevdesk.models import (
     CommunicationWay,
     Contact,
     ContactAddress,
+    ContactPage,
+    CreditNote,
+    CreditNotePage,
     DocTemplate,
     DownloadInfo,
     EmailResult,
@@ -37,6 +40,7 @@ from sevdesk_common.sevdesk.models import (
     InvoiceLog,
     InvoicePage,
     InvoicePos,
+    PaymentMethod,
     PdfDocument,
     PdfWire,
     Progress,
@@ -48,13 +52,21 @@ from sevdesk_common.sevdesk.models import (
     TransactionLogPage,
     Unreadable,
     Voucher,
+    VoucherPage,
     WireBool,
 )
-from sevdesk_common.sevdesk.payloads import InvoiceSavePayload, VoucherSavePayload, berlin_midnight_unix, ref
+from sevdesk_common.sevdesk.payloads import (
+    InvoiceSavePayload,
+    VoucherSavePayload,
+    berlin_date,
+    berlin_midnight_unix,
+    ref,
+)
 
 T = TypeVar("T")
 PaymentType = Literal["FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"]
 SendType = Literal["VPR", "VP", "VM", "VPDF"]
+CommunicationType = Literal["EMAIL", "PHONE", "MOBILE", "WEB"]
 MAX_PAGE = 1000
 # Expands each booking's transaction and its check account (whose type tells money from a write-off).
 BOOKING_EMBED = "checkAccountTransaction,checkAccountTransaction.checkAccount"
@@ -87,6 +99,29 @@ def _aware(value: datetime) -> datetime:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _period(params: dict[str, Any], start: date | None, end: date | None) -> None:
+    """sevDesk's startDate/endDate: Unix seconds, Berlin days, `end` inclusive."""
+    if start is not None:
+        params["startDate"] = _unix(start)
+    if end is not None:
+        params["endDate"] = _unix(end + timedelta(days=1)) - 1
+
+
+def _in_period(moment: datetime | None, start: date | None, end: date | None) -> bool:
+    """The client-side re-check of a period filter (an ignored filter returns everything)."""
+    if start is None and end is None:
+        return True
+    if moment is None:
+        return False
+    day = berlin_date(moment)
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def _total(body: Any) -> int | None:
+    total = body.get("total") if isinstance(body, dict) else None
+    return int(total) if total not in (None, "") else None
 
 
 class SevdeskClient(SevdeskHttp):
@@ -172,6 +207,50 @@ class SevdeskClient(SevdeskHttp):
         # The filter is exact on sevDesk today; an ignored filter would return everyone.
         return [c for c in contacts if c.customer_number == customer_number]
 
+    def list_contacts(
+        self,
+        *,
+        name: str | None = None,
+        customer_number: str | None = None,
+        category_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        count_all: bool = False,
+    ) -> ContactPage:
+        """One page of contacts, persons included (depth=1), newest first. `name` is sevDesk's
+        substring search over name/surename/familyname, `customer_number` its exact filter; both
+        are re-checked here because an ignored filter would return everyone."""
+        params: dict[str, Any] = {"depth": 1, "limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        if name:
+            params["name"] = name
+        if customer_number:
+            params["customerNumber"] = customer_number
+        if category_id is not None:
+            params.update({"category[id]": category_id, "category[objectName]": "Category"})
+        if count_all:
+            params["countAll"] = "true"
+        reply = self._get("/Contact", "list_contacts", params)
+        fetched = self._parse(reply, lambda o: [Contact.model_validate(c) for c in _many(o)])
+        wanted = (name or "").casefold()
+
+        def matches(contact: Contact) -> bool:
+            return (
+                (not wanted or wanted in contact.display_name.casefold())
+                and (not customer_number or contact.customer_number == customer_number)
+                and (
+                    category_id is None
+                    or (contact.category is not None and contact.category.id == str(category_id))
+                )
+            )
+
+        return ContactPage(
+            items=[c for c in fetched if matches(c)], total=_total(reply.body), fetched=len(fetched)
+        )
+
+    def get_contact(self, contact_id: str) -> Contact:
+        reply = self._get(f"/Contact/{contact_id}", "get_contact")
+        return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
     def create_contact(
         self,
         *,
@@ -181,6 +260,8 @@ class SevdeskClient(SevdeskHttp):
         familyname: str | None = None,
         vat_number: str | None = None,
         category_id: int = 3,  # customer
+        buyer_reference: str | None = None,
+        government_agency: bool | None = None,
     ) -> Contact:
         """An organisation (`name`) or a person (`surename`/`familyname`)."""
         if bool(name) == bool(surename or familyname):
@@ -192,8 +273,36 @@ class SevdeskClient(SevdeskHttp):
             body.update(surename=surename, familyname=familyname)
         if vat_number:
             body["vatNumber"] = vat_number
+        if buyer_reference is not None:
+            body["buyerReference"] = buyer_reference
+        if government_agency is not None:
+            body["governmentAgency"] = government_agency
         reply = self._write("POST", "/Contact", "create_contact", json=body)
         return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
+    def update_contact(
+        self, contact_id: str, *, buyer_reference: str | None = None, government_agency: bool | None = None
+    ) -> Contact:
+        """PUT /Contact/{id} with absolute values (so a repeat changes nothing)."""
+        body: dict[str, Any] = {}
+        if buyer_reference is not None:
+            body["buyerReference"] = buyer_reference
+        if government_agency is not None:
+            body["governmentAgency"] = government_agency
+        reply = self.call(Request("PUT", f"/Contact/{contact_id}", "update_contact", safe=True, json=body))
+        return self._parse(reply, lambda o: Contact.model_validate(_one(o)))
+
+    def contacts_page(
+        self, *, limit: int = MAX_PAGE, offset: int = 0, budget_class: BudgetClass = "default"
+    ) -> list[Contact]:
+        """One raw page of contacts, persons included (depth=1), for reading them all."""
+        params = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset, "depth": 1}
+        reply = self._get("/Contact", "list_contacts", params, budget_class)
+        return self._parse(reply, lambda o: [Contact.model_validate(c) for c in _many(o)])
+
+    def list_payment_methods(self) -> list[PaymentMethod]:
+        reply = self._get("/PaymentMethod", "list_payment_methods", {"limit": MAX_PAGE})
+        return self._parse(reply, lambda o: [PaymentMethod.model_validate(m) for m in _many(o)])
 
     def create_contact_address(
         self,
@@ -218,11 +327,14 @@ class SevdeskClient(SevdeskHttp):
         reply = self._write("POST", "/ContactAddress", "create_contact_address", json=body)
         return self._parse(reply, lambda o: ContactAddress.model_validate(_one(o)))
 
-    def create_communication_way(self, contact_id: str, email: str, *, main: bool = True) -> CommunicationWay:
+    def create_communication_way(
+        self, contact_id: str, value: str, *, kind: CommunicationType = "EMAIL", main: bool = True
+    ) -> CommunicationWay:
+        """An e-mail address (or phone number, ...) of the contact: a resource of its own in sevDesk."""
         body = {
             "contact": ref("Contact", contact_id),
-            "type": "EMAIL",
-            "value": email,
+            "type": kind,
+            "value": value,
             "key": ref("CommunicationWayKey", 2),
             "main": main,
         }
@@ -248,6 +360,8 @@ class SevdeskClient(SevdeskHttp):
         invoice_number: str | None = None,
         invoice_type: str | None = None,
         contact_id: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
         limit: int = MAX_PAGE,
         offset: int = 0,
         count_all: bool = False,
@@ -271,6 +385,7 @@ class SevdeskClient(SevdeskHttp):
             params["invoiceType"] = invoice_type
         if contact_id is not None:
             params.update({"contact[id]": contact_id, "contact[objectName]": "Contact"})
+        _period(params, start, end)
         if count_all:
             params["countAll"] = "true"
         reply = self._get("/Invoice", "list_invoices", params, budget_class)
@@ -289,12 +404,12 @@ class SevdeskClient(SevdeskHttp):
                 and (invoice_number is None or inv.invoice_number == invoice_number)
                 and (invoice_type is None or inv.invoice_type == invoice_type)
                 and (contact_id is None or (inv.contact is not None and inv.contact.id == contact_id))
+                and _in_period(inv.invoice_date, start, end)
             )
 
-        total = reply.body.get("total") if isinstance(reply.body, dict) else None
         return InvoicePage(
             items=[i for i in fetched if matches(i)],
-            total=int(total) if total not in (None, "") else None,
+            total=_total(reply.body),
             fetched=len(fetched) + len(unreadable),
             unreadable=unreadable,
         )
@@ -338,7 +453,7 @@ class SevdeskClient(SevdeskHttp):
         reply = self._get("/CheckAccountTransactionLog", "list_transaction_logs", params)
         unreadable: list[Unreadable] = []
         logs = self._parse(reply, lambda o: _each(o, TransactionLog, unreadable))
-        return TransactionLogPage(items=logs, fetched=len(logs) + len(unreadable))
+        return TransactionLogPage(items=logs, total=_total(reply.body), fetched=len(logs) + len(unreadable))
 
     def list_check_accounts(self) -> list[CheckAccount]:
         reply = self._get("/CheckAccount", "list_check_accounts", {"limit": MAX_PAGE})
@@ -390,6 +505,11 @@ class SevdeskClient(SevdeskHttp):
         if not content.startswith(b"%PDF"):
             raise SevdeskProtocolError(f"sevDesk's PDF for invoice {invoice_id} is not a PDF.")
         return PdfDocument(filename=filename, content=content)
+
+    def get_xml(self, invoice_id: str) -> str:
+        """The e-invoice's EN 16931 CII XML (only for finalized e-invoices; else 400)."""
+        reply = self._get(f"/Invoice/{invoice_id}/getXml", "get_xml")
+        return self._parse(reply, lambda o: _xml(_one(o)))
 
     def cancel_invoice(self, invoice_id: str) -> Invoice:
         """Returns the cancellation invoice (SR). Partly paid: HTTP 200 + code 390 -> refused."""
@@ -459,8 +579,7 @@ class SevdeskClient(SevdeskHttp):
     ) -> str:
         """Starts a job. A GET on the wire but a write: never repeated blindly."""
         params = {
-            "startDate": _unix(start),
-            "endDate": _unix(end + timedelta(days=1)) - 1,  # through the end of `end`
+            **_export_period(start, end),
             "scope": scope,
             "exportByPaydate": _flag(export_by_paydate),
             "includeEnshrined": _flag(include_enshrined),
@@ -472,13 +591,38 @@ class SevdeskClient(SevdeskHttp):
         )
         return self._parse(reply, _job_id)
 
+    def create_datev_xml_zip_export_job(
+        self,
+        start: date,
+        end: date,
+        scope: str = "EX",
+        *,
+        export_by_paydate: bool = False,
+        include_enshrined: bool = True,
+        include_exported_documents: bool = True,
+        include_document_xml: bool = True,
+    ) -> str:
+        """The XML variant (scope E and/or X); like the CSV job, a write sent once."""
+        params = {
+            **_export_period(start, end),
+            "scope": scope,
+            "exportByPaydate": _flag(export_by_paydate),
+            "includeEnshrined": _flag(include_enshrined),
+            "includeExportedDocuments": _flag(include_exported_documents),
+            "includeDocumentXml": _flag(include_document_xml),
+        }
+        reply = self._write(
+            "GET", "/Export/createDatevXmlZipExportJob", "create_datev_xml_export_job", params=params
+        )
+        return self._parse(reply, _job_id)
+
     def generate_download_hash(self, job_id: str) -> str:
         reply = self._get("/Progress/generateDownloadHash", "generate_download_hash", {"jobId": job_id})
         return self._parse(reply, lambda o: _string(_one(o), "hash"))
 
     def get_progress(self, progress_hash: str) -> Progress:
         reply = self._get("/Progress/getProgress", "get_progress", {"hash": progress_hash})
-        return self._parse(reply, lambda o: Progress.model_validate(_one(o)))
+        return self._parse(reply, _progress)
 
     def job_download_info(self, job_id: str) -> DownloadInfo:
         reply = self._get("/ExportJob/jobDownloadInfo", "job_download_info", {"jobId": job_id})
@@ -523,9 +667,73 @@ class SevdeskClient(SevdeskHttp):
             and (credit_debit is None or v.credit_debit == credit_debit)
         ]
 
+    def voucher_page(
+        self,
+        *,
+        status: int | None = None,
+        credit_debit: str | None = None,
+        description_like: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+        count_all: bool = False,
+    ) -> VoucherPage:
+        """One page of vouchers, newest first, the filters re-checked (`start`/`end` on voucherDate;
+        `description_like` is sevDesk's substring search, re-checked as such)."""
+        params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        if status is not None:
+            params["status"] = status
+        if credit_debit is not None:
+            params["creditDebit"] = credit_debit
+        if description_like:
+            params["descriptionLike"] = description_like
+        _period(params, start, end)
+        if count_all:
+            params["countAll"] = "true"
+        reply = self._get("/Voucher", "list_vouchers", params)
+        fetched = self._parse(reply, lambda o: [Voucher.model_validate(v) for v in _many(o)])
+        like = (description_like or "").casefold()
+        items = [
+            v
+            for v in fetched
+            if (status is None or v.status == status)
+            and (credit_debit is None or v.credit_debit == credit_debit)
+            and (not like or like in (v.description or "").casefold())
+            and _in_period(v.voucher_date, start, end)
+        ]
+        return VoucherPage(items=items, total=_total(reply.body), fetched=len(fetched))
+
+    def iter_vouchers(self, **filters: Any) -> Iterator[Voucher]:
+        """All matching vouchers, page by page until a short page."""
+        offset = 0
+        while True:
+            page = self.voucher_page(limit=MAX_PAGE, offset=offset, **filters)
+            yield from page.items
+            if page.fetched < MAX_PAGE:
+                return
+            offset += page.fetched
+
     def get_voucher(self, voucher_id: str) -> Voucher:
         reply = self._get(f"/Voucher/{voucher_id}", "get_voucher")
         return self._parse(reply, lambda o: Voucher.model_validate(_one(o)))
+
+    # --- credit notes and bookings (revenue figures) ----------------------------------------
+
+    def credit_note_page(
+        self, *, start: date | None = None, end: date | None = None, limit: int = MAX_PAGE, offset: int = 0
+    ) -> CreditNotePage:
+        """One page of credit notes, `start`/`end` on creditNoteDate (re-checked)."""
+        params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        _period(params, start, end)
+        reply = self._get("/CreditNote", "list_credit_notes", params)
+        fetched = self._parse(reply, lambda o: [CreditNote.model_validate(c) for c in _many(o)])
+        items = [c for c in fetched if _in_period(c.credit_note_date, start, end)]
+        return CreditNotePage(items=items, total=_total(reply.body), fetched=len(fetched))
+
+    def get_credit_note(self, credit_note_id: str) -> CreditNote:
+        reply = self._get(f"/CreditNote/{credit_note_id}", "get_credit_note")
+        return self._parse(reply, lambda o: CreditNote.model_validate(_one(o)))
 
 
 W = TypeVar("W", Invoice, TransactionLog)
@@ -572,6 +780,25 @@ def _string(value: Any, key: str) -> str:
         value = value.get(key)
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string for {key}")
+    return value
+
+
+def _export_period(start: date, end: date) -> dict[str, int]:
+    """The period's days in Europe/Berlin: from the start's midnight through the end's last second."""
+    return {"startDate": _unix(start), "endDate": _unix(end + timedelta(days=1)) - 1}
+
+
+def _progress(objects: Any) -> Progress:
+    # Never captured live ([SPEC] types it as a list): an object, a list of one, or a bare percentage.
+    value = _one(objects)
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return Progress(current=int(float(value)), total=100)
+    return Progress.model_validate(value)
+
+
+def _xml(value: Any) -> str:
+    if not isinstance(value, str) or not value.lstrip().startswith("<"):
+        raise ValueError("getXml did not answer with XML")
     return value
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +137,8 @@ class SevdeskHttp:
         self._sleep = sleep
         self._budget = budget
         self._refresh_token = refresh_token
+        # Requests sent by this client, per operation (retries included): what a caller reports.
+        self.sent: Counter[str] = Counter()
         low, high = self._settings.sevdesk_retry_min_seconds, self._settings.sevdesk_retry_max_seconds
         self._backoff = wait_exponential_jitter(multiplier=low, max=high, jitter=low, min=low)
 
@@ -310,9 +313,19 @@ class SevdeskHttp:
                 "error": error.code if error else None,
             },
         )
+        self.sent[request.operation] += 1
         _count("SevdeskRequests")
+        _count("SevdeskLatency", (time.monotonic() - started) * 1000, "Milliseconds")
         if error is not None:
             _count("SevdeskErrors")
+        # What the alarms watch (template.yaml): sevDesk failing or unreachable, the token refused.
+        status = response.status_code if response is not None else None
+        if error is not None and (status is None or status >= 500 or status == 408):
+            _count("SevdeskServerErrors")
+        if isinstance(error, SevdeskUnauthorized):
+            _count("SevdeskUnauthorized")
+        if isinstance(error, SevdeskRateLimited):
+            _count("SevdeskRateLimited")
         if isinstance(error, SevdeskAmbiguousWrite):
             _count("SevdeskAmbiguousWrites")
 
@@ -351,9 +364,9 @@ def _error_body(body: Any) -> ErrorBody:
     return ErrorBody()
 
 
-def _count(name: str) -> None:
+def _count(name: str, value: float = 1, unit: str = "Count") -> None:
     # Metrics must never break a call (e.g. a flush without a namespace outside a handler).
     try:
-        metrics.add_metric(name=name, unit="Count", value=1)
+        metrics.add_metric(name=name, unit=unit, value=value)
     except Exception:
         logger.debug("metric not recorded", extra={"metric": name})

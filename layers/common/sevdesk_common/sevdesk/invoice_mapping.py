@@ -9,7 +9,13 @@ from sevdesk_common.sevdesk.payloads import InvoicePositionPayload, InvoiceSaveP
 
 
 def invoice_payload(
-    invoice_id: str, handover: InvoiceHandover, *, contact_id: str, contact_person_id: str
+    invoice_id: str,
+    handover: InvoiceHandover,
+    *,
+    contact_id: str,
+    contact_person_id: str,
+    e_invoice: bool = False,
+    payment_method_id: str | None = None,
 ) -> InvoiceSavePayload:
     recipient = handover.company or handover.contact
     name: str | None = None
@@ -37,6 +43,8 @@ def invoice_payload(
         address_zip=address.zip if address else None,
         address_city=address.city if address else None,
         address_country_id=STATIC_COUNTRY_IDS[address.country] if address else 1,
+        property_is_e_invoice=e_invoice,
+        payment_method_id=payment_method_id,
         positions=[
             InvoicePositionPayload(
                 name=p.name, text=p.description, quantity=p.quantity, price=p.unit_price, tax_rate=p.tax_rate

@@ -110,6 +110,8 @@ class Contact(Wire):
     familyname: str | None = None
     customer_number: str | None = None
     vat_number: str | None = None
+    buyer_reference: str | None = None
+    government_agency: WireBool | None = None
     status: WireInt | None = None
     category: Ref | None = None
     sev_client: Ref | None = None
@@ -121,6 +123,12 @@ class Contact(Wire):
         if self.name:
             return self.name
         return " ".join(part for part in (self.surename, self.familyname) if part)
+
+
+class ContactPage(BaseModel):
+    items: list[Contact]
+    total: int | None = None
+    fetched: int = 0  # before the client-side re-check; paging needs it
 
 
 class ContactAddress(Wire):
@@ -189,6 +197,15 @@ class Invoice(Wire):
         return self.invoice_type == "SR"
 
 
+class PaymentMethod(Wire):
+    """Undocumented GET /PaymentMethod; ids are per account, electronicInvoiceId is the UNTDID 4461
+    code an e-invoice names (58 SEPA credit transfer, 59 direct debit, 10 cash, 68 online)."""
+
+    id: WireId
+    name: str | None = None
+    electronic_invoice_id: str | None = None
+
+
 class InvoicePos(Wire):
     id: WireId
     invoice: Ref | None = None
@@ -254,13 +271,16 @@ class TransactionLog(Wire):
 
 class TransactionLogPage(BaseModel):
     items: list[TransactionLog]
+    total: int | None = None
     fetched: int = 0
 
 
 class CheckAccount(Wire):
+    """A bank, cash register or offline account; `type` tells money from write-offs (NOTES.md §13)."""
+
     id: WireId
     name: str | None = None
-    type: str | None = None
+    type: str | None = None  # online | offline | register
     accounting_number: str | None = None
 
 
@@ -311,6 +331,12 @@ class Progress(Wire):
     def done(self) -> bool:
         return self.total > 0 and self.current >= self.total
 
+    @property
+    def percent(self) -> int:
+        if self.total <= 0:
+            return 0
+        return max(0, min(100, self.current * 100 // self.total))
+
 
 class DownloadInfo(Wire):
     filename: str
@@ -335,6 +361,12 @@ class Voucher(Wire):
     tax_rule: Ref | None = None
     create: datetime | None = None
     update: datetime | None = None
+
+
+class VoucherPage(BaseModel):
+    items: list[Voucher]
+    total: int | None = None
+    fetched: int = 0
 
 
 class VoucherPos(Wire):
@@ -369,3 +401,24 @@ class ErrorBody(Wire):
     exception_uuid: str | None = Field(default=None, alias="exceptionUUID")
     response_code: WireInt | None = None
     data: Any = None
+
+
+class CreditNote(Wire):
+    """A credit note (Gutschrift): positive sums that reduce revenue; drafts are status 100."""
+
+    id: WireId
+    credit_note_number: str | None = None
+    credit_note_date: datetime | None = None
+    credit_note_type: str | None = None
+    status: WireInt
+    currency: str | None = None
+    sum_net: WireDecimal | None = None
+    sum_tax: WireDecimal | None = None
+    sum_gross: WireDecimal | None = None
+    origin: Ref | None = None
+
+
+class CreditNotePage(BaseModel):
+    items: list[CreditNote]
+    total: int | None = None
+    fetched: int = 0

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def ref(object_name: str, id_: str | int) -> dict[str, Any]:
@@ -27,6 +27,18 @@ def berlin_midnight_unix(day: date) -> int:
     summer = _last_sunday(day.year, 3) < day <= _last_sunday(day.year, 10)
     offset = timedelta(hours=2 if summer else 1)
     return int((datetime(day.year, day.month, day.day, tzinfo=UTC) - offset).timestamp())
+
+
+def berlin_date(moment: datetime) -> date:
+    """The calendar day in Europe/Berlin of an aware moment (naive: taken as UTC), by the same
+    computed DST rule (summer time from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
+    last Sunday of October)."""
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    year = utc.year
+    summer_starts = datetime.combine(_last_sunday(year, 3), datetime.min.time(), UTC) + timedelta(hours=1)
+    summer_ends = datetime.combine(_last_sunday(year, 10), datetime.min.time(), UTC) + timedelta(hours=1)
+    offset = timedelta(hours=2 if summer_starts <= utc < summer_ends else 1)
+    return (utc + offset).date()
 
 
 def dmy(day: date) -> str:
@@ -82,6 +94,8 @@ class InvoiceSavePayload(_Input):
     show_net: bool = True
     time_to_pay: int | None = None
     payment_method_id: str | None = None
+    # An e-invoice (ZUGFeRD/XRechnung): sevDesk then refuses to finalize it without the EN 16931 data.
+    property_is_e_invoice: bool = False
     # sevDesk does not copy the contact's address onto the invoice, so it goes in explicitly.
     address: str | None = None
     address_name: str | None = None
@@ -125,6 +139,8 @@ class InvoiceSavePayload(_Input):
             invoice["timeToPay"] = self.time_to_pay
         if self.payment_method_id:
             invoice["paymentMethod"] = ref("PaymentMethod", self.payment_method_id)
+        if self.property_is_e_invoice:
+            invoice["propertyIsEInvoice"] = True
         return {
             "invoice": invoice,
             "invoicePosSave": [pos.to_wire() for pos in self.positions],
@@ -133,22 +149,37 @@ class InvoiceSavePayload(_Input):
 
 
 class VoucherPositionPayload(_Input):
+    """A position by its net amount (`net` true) or, with `net` false, by its gross amount."""
+
     account_datev_id: str
     tax_rate: Decimal
-    sum_net: Decimal
+    sum_net: Decimal | None = None
+    sum_gross: Decimal | None = None
     comment: str | None = None
     net: bool = True
 
+    @model_validator(mode="after")
+    def _amount_of_its_kind(self) -> VoucherPositionPayload:
+        if (self.sum_net if self.net else self.sum_gross) is None:
+            raise ValueError("a net position needs sum_net, a gross one sum_gross")
+        return self
+
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "objectName": "VoucherPos",
             "mapAll": True,
             "accountDatev": ref("AccountDatev", self.account_datev_id),
             "taxRate": decimal_str(self.tax_rate),
             "net": self.net,
-            "sumNet": decimal_str(self.sum_net),
             "comment": self.comment,
         }
+        if self.net:
+            assert self.sum_net is not None
+            wire["sumNet"] = decimal_str(self.sum_net)
+        else:
+            assert self.sum_gross is not None
+            wire["sumGross"] = decimal_str(self.sum_gross)
+        return wire
 
 
 class VoucherSavePayload(_Input):

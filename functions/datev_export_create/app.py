@@ -1,0 +1,19 @@
+"""DATEV export state machine. Create step: sevDesk's export job, started at most once (the job item is
+the journal).
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sevdesk_common import deadline
+from sevdesk_common.observability import logger, metrics, tracer
+from sevdesk_common.services import datev_steps
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deadline.start(float("inf"), context)  # the function's own timeout is the budget
+    return datev_steps.create_sevdesk_job(event)
