@@ -58,9 +58,9 @@ def invoices(emu: Any) -> list[dict[str, Any]]:
 
 
 def log_types() -> list[str]:
-    from sevdesk_common import invoice_store
+    from sevdesk_common.services import billing
 
-    return [e.type for e in reversed(invoice_store.list_events(INVOICE_ID).events)]
+    return [e.type for e in reversed(billing.list_events(INVOICE_ID, limit=100, cursor=None).events)]
 
 
 def writes(emu: Any) -> list[str]:

@@ -51,8 +51,19 @@ def create_resources(*, table_name: str, secret_id: str, bucket: str, queue: str
     )
     if props.get("ObjectLockConfiguration"):  # moto enforces the retention like S3
         s3.put_object_lock_configuration(
-            Bucket=bucket, ObjectLockConfiguration=props["ObjectLockConfiguration"]
+            Bucket=bucket, ObjectLockConfiguration=_defaults(props["ObjectLockConfiguration"], template)
         )
     json.loads(secret["Properties"]["SecretString"])  # the template's placeholder must be valid JSON
     if queue and resources_of_type(template, "AWS::SQS::Queue"):  # the dead-letter queue
         boto3.client("sqs").create_queue(QueueName=queue)
+
+
+def _defaults(value: Any, template: dict[str, Any]) -> Any:
+    """`value` with each `!Ref <parameter>` replaced by the parameter's default."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in template.get("Parameters", {}):
+            return template["Parameters"][value["Ref"]]["Default"]
+        return {k: _defaults(v, template) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_defaults(v, template) for v in value]
+    return value
