@@ -1,11 +1,12 @@
 """Figures: cold import + init per function, the layer's size, sevDesk requests and latency per publish,
-and the drift report over 10,000 invoices.
+the drift report over 10,000 invoices, and payment sync per run against one request per invoice.
 
 Usage: .venv/bin/python scripts/benchmark.py [--runs 7] [--only coldstart,layer] [--fresh-layer]
        .venv/bin/python scripts/benchmark.py --only publish-requests,publish-latency
        .venv/bin/python scripts/benchmark.py --only datev-memory,datev-lambda-seconds
        .venv/bin/python scripts/benchmark.py --only contacts-requests,kpi-requests
        .venv/bin/python scripts/benchmark.py --only drift-report
+       .venv/bin/python scripts/benchmark.py --only payment-sync
 
 Sections register themselves in SECTIONS (see `section`); a later figure is one more function.
 Every number comes from this machine: read them relative to the baselines printed alongside,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -863,6 +865,343 @@ def publish_latency(options: Options) -> bool:
         print(f"PROBLEM: {problem}")
     print()
     return not problems
+
+
+# ---------------------------------------------------------------- payment sync vs one request per invoice
+
+# N open invoices (all in DynamoDB's sparse index and in sevDesk), 1 % of them changed in sevDesk
+# since the last run, in this mix. Ours reads the changes; the R1 design reads every invoice.
+SYNC_SIZES = (100, 1_000, 10_000, 100_000)
+SYNC_CHANGED = 0.01
+SYNC_MIX = (
+    "paid",
+    "partial",
+    "paid",
+    "overpaid",
+    "written_off",
+    "paid",
+    "cancelled",
+    "partial",
+    "paid",
+    "written_off",
+)
+SYNC_EXPECTED = {"paid": "paid", "partial": "partiallyPaid", "overpaid": "overpaid"}
+NAIVE_SAMPLE = 1_000  # above this many invoices the naive run's time is extrapolated from this many GETs
+# moto's GSI Query is quadratic in the table size: above this the reconciliation's candidates come
+# from memory and its Query pages are computed from the page fill measured below it.
+QUERY_LIMIT = 1_000
+NAIVE_QUERY_PAGE = 500  # invoice_store.query_payment_sync_candidates' page size
+CYCLE_MINUTES, RECONCILE_MINUTES, BUDGET_PER_MINUTE = 10, 60, 100
+
+
+@dataclass
+class SyncRow:
+    size: int
+    changed: int
+    ours: tuple[int, int, float]  # sevDesk requests, DynamoDB reads, seconds
+    reconcile: tuple[int, int, float, str]
+    naive: tuple[int, int, float, str]
+    misread: int  # changed invoices the naive status reading reports as paid although they are not
+
+
+class SyncBench:
+    """One size: the emulator seeded with N finalized invoices (as of yesterday), moto holding
+    our N published records, the run state as after a sync a moment ago."""
+
+    def __init__(self, stack: ExitStack, size: int) -> None:
+        for path in (str(LAYER_SOURCE), str(REPO_ROOT)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        from datetime import UTC, datetime, timedelta
+
+        from devtools.sevdesk_emulator import SevdeskEmulator
+
+        self.size = size
+        self.emu = SevdeskEmulator(token=BENCH_TOKEN)
+        server = self.emu.serve(host="127.0.0.1", port=0)
+        stack.callback(server.stop)
+        stack.enter_context(_patched_env(_bench_env(server.base_url)))
+        from moto import mock_aws
+
+        from devtools.local import moto_patches
+
+        moto_patches.install()  # moto would copy the whole table on every transaction
+        stack.enter_context(mock_aws())
+        PublishBench._create_table()
+        PublishBench._clear_caches()
+        stack.callback(PublishBench._clear_caches)
+        self.http = stack.enter_context(
+            httpx.Client(base_url=server.base_url, headers={"Authorization": BENCH_TOKEN}, timeout=30)
+        )
+        now = datetime.now(UTC)
+        yesterday = now - timedelta(days=1)
+        real_clock = self.emu.clock
+        self.emu.clock = lambda: yesterday  # seeded invoices last changed before the watermark
+        self.external_ids = self.emu.seed_invoices(
+            size, paid=0, partial=0, cancelled=0, note_prefix="R1-INVOICE:BENCH-"
+        )
+        self.emu.clock = real_clock
+        self._store_records()
+        self._set_state(now, reconciled=now)
+
+    def _store_records(self) -> None:
+        """N published, open records straight into moto's table: one item validated by moto,
+        the rest copies with their own keys and ids (put_item would take minutes at 100,000)."""
+        import copy
+        from datetime import UTC, datetime
+
+        from boto3.dynamodb.types import TypeSerializer
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        from sevdesk_common import invoice_store
+        from sevdesk_common.models.invoice import InvoiceHandover
+        from sevdesk_common.models.record import InvoiceRecord
+
+        handover = InvoiceHandover.model_validate_json(json.loads(HANDOVER_FIXTURE.read_text())["body"])
+        template = InvoiceRecord.handed_over("BENCH-MODEL", handover, "bench", datetime.now(UTC)).changed(
+            external_id="0", external_invoice_number="RE-0", accounting_sync_status="synced",
+            document_status="finalized",
+        )  # fmt: skip
+        serialize = TypeSerializer().serialize
+        typed = {
+            k: serialize(v) for k, v in invoice_store._item(template).items()
+        }  # the store's own item shape
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].get_table(BENCH_TABLE)
+        model = table.put_item(typed)
+        for index, external_id in enumerate(self.external_ids):
+            invoice_id = f"BENCH-{index}"
+            item = copy.copy(model)
+            item.attrs = type(model.attrs)()
+            dict.update(item.attrs, model.attrs)  # a plain copy: the size check runs per attribute
+            fields = {
+                "pk": f"INVOICE#{invoice_id}",
+                "invoiceId": invoice_id,
+                "externalId": external_id,
+                "externalInvoiceNumber": self.emu.state.invoices[external_id]["invoiceNumber"],
+                "gsi1sk": f"{external_id}#{invoice_id}",
+            }
+            for name, value in fields.items():
+                dict.__setitem__(item.attrs, name, DynamoType({"S": value}))
+            item.hash_key = item.attrs["pk"]
+            table.items[item.hash_key][item.range_key] = item
+        table.delete_item(model.hash_key, model.range_key)
+
+    @staticmethod
+    def _set_state(watermark: Any, *, reconciled: Any) -> None:
+        from sevdesk_common import payment_sync_store
+        from sevdesk_common.models.payment_sync import SyncState
+
+        current = payment_sync_store.load_state()
+        wanted = SyncState(watermark=watermark, last_reconciled_at=reconciled, version=current.version)
+        if not payment_sync_store.save_state(wanted):
+            raise RuntimeError("sync state not stored")
+
+    def change(self) -> Counter[str]:
+        """1 % of the invoices, evenly spread, change in sevDesk now, in SYNC_MIX's proportions."""
+        from devtools.sevdesk_emulator.cancellation import cancel_invoice
+
+        count = max(1, round(self.size * SYNC_CHANGED))
+        step = self.size // count
+        kinds: Counter[str] = Counter()
+        for n in range(count):
+            external_id = self.external_ids[n * step]
+            kind = SYNC_MIX[n % len(SYNC_MIX)]
+            if kind == "paid":
+                self.emu.book_payment(external_id, "65.45")
+            elif kind == "partial":
+                self.emu.book_payment(external_id, "20.00", account="cash")
+            elif kind == "overpaid":
+                self.emu.book_payment(external_id, "70.00")
+            elif kind == "written_off":
+                self.emu.book_payment(external_id, "10.00")
+                self.emu.write_off(external_id)
+            else:
+                with self.emu.lock:
+                    cancel_invoice(self.emu, external_id)
+            kinds[kind] += 1
+        return kinds
+
+    def ours(self) -> tuple[tuple[int, int, float], Any]:
+        from sevdesk_common.clients import sevdesk_client
+        from sevdesk_common.observability import metrics
+        from sevdesk_common.services.payment_sync import SyncRun
+
+        self.emu.requests.clear()
+        start = time.perf_counter()
+        summary = SyncRun(sevdesk_client(), trigger="manual", actor="bench").run_all(reconcile=False)
+        seconds = time.perf_counter() - start
+        metrics.clear_metrics()
+        if summary.sevdesk_requests != self.emu.requests.total:
+            raise RuntimeError(f"counted {summary.sevdesk_requests}, sevDesk saw {self.emu.requests.total}")
+        return (summary.sevdesk_requests, summary.dynamodb_reads, seconds), summary
+
+    @staticmethod
+    def query_page_fill() -> float:
+        """Open invoices per Query page of the sparse index: a page holds 1 MB of items (moto
+        applies the same limit to what it returns)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].get_table(BENCH_TABLE)
+        sizes = [
+            i.size() for r in list(table.items.values())[:100] for i in r.values() if "gsi1pk" in i.attrs
+        ]
+        return RESULT_SIZE_LIMIT / (sum(sizes) / len(sizes))
+
+    def reconcile(self, page_fill: float | None) -> tuple[int, int, float, str]:
+        """The hourly reconciliation right after: every open invoice compared, nothing changed."""
+        from datetime import UTC, datetime, timedelta
+
+        from sevdesk_common import payment_sync_store
+        from sevdesk_common.clients import sevdesk_client
+        from sevdesk_common.observability import metrics
+        from sevdesk_common.services import payment_sync
+        from sevdesk_common.services.payment_sync import SyncRun
+
+        now = datetime.now(UTC)
+        self._set_state(now, reconciled=now - timedelta(hours=2))
+        note = ""
+        real = payment_sync_store.iter_candidates
+        if self.size > QUERY_LIMIT:
+            candidates = list(self._candidates_in_memory())
+            payment_sync.payment_sync_store.iter_candidates = lambda: iter(candidates)  # type: ignore[attr-defined]
+            note = "Query pages computed"
+        self.emu.requests.clear()
+        try:
+            start = time.perf_counter()
+            summary = SyncRun(sevdesk_client(), trigger="manual", actor="bench").run_all(reconcile=True)
+            seconds = time.perf_counter() - start
+        finally:
+            payment_sync.payment_sync_store.iter_candidates = real  # type: ignore[attr-defined]
+            metrics.clear_metrics()
+        reads = summary.dynamodb_reads
+        if note and page_fill:
+            reads += math.ceil(len(candidates) / page_fill)
+        if summary.reconciliation != "complete" or summary.changed.total():
+            raise RuntimeError(f"reconciliation {summary.reconciliation}, changed {summary.changed}")
+        return summary.sevdesk_requests, reads, seconds, note
+
+    @staticmethod
+    def _candidates_in_memory() -> Iterator[Any]:
+        """The sparse index's entries read from moto's table in-process (no Query)."""
+        from decimal import Decimal
+
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        from sevdesk_common.payment_sync_store import Candidate
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].get_table(BENCH_TABLE)
+        for by_range in list(table.items.values()):
+            for item in list(by_range.values()):
+                attrs = item.attrs
+                if "gsi1pk" in attrs:
+                    paid_at = attrs["paidAt"].value if "paidAt" in attrs else None
+                    yield Candidate(
+                        attrs["invoiceId"].value, attrs["externalId"].value, attrs["claimStatus"].value,
+                        Decimal(attrs["paidAmount"].value), datetime_from(paid_at) if paid_at else None,
+                    )  # fmt: skip
+
+    def naive(self) -> tuple[int, int, float, str]:
+        """The R1 design: every candidate from the index, then GET /Invoice/{id} for each."""
+        from sevdesk_common import invoice_store, payment_sync_store
+
+        reads, note = -(-self.size // NAIVE_QUERY_PAGE), "reads computed"
+        if self.size <= NAIVE_SAMPLE:
+            before = payment_sync_store.reads_so_far()
+            invoice_store.query_payment_sync_candidates()
+            reads, note = payment_sync_store.reads_so_far() - before, ""
+        sample = self.external_ids[: min(self.size, NAIVE_SAMPLE)]
+        start = time.perf_counter()
+        for external_id in sample:
+            self.http.get(f"/Invoice/{external_id}").raise_for_status()
+        seconds = (time.perf_counter() - start) * self.size / len(sample)
+        if len(sample) < self.size:
+            note = ", ".join(filter(None, [note, f"time from {len(sample):,} GETs"]))
+        return self.size, reads, seconds, note
+
+    def misread(self, kinds: Counter[str]) -> int:
+        """Changed invoices a status-only reading calls paid: cancelled (1000/0) and written off."""
+        return kinds["cancelled"] + kinds["written_off"]
+
+    def check(self, kinds: Counter[str], summary: Any) -> list[str]:
+        changed = summary.changed.model_dump()
+        wanted = {
+            SYNC_EXPECTED.get(k, "writtenOff" if k == "written_off" else k): n for k, n in kinds.items()
+        }
+        problems = [
+            f"{k}: {changed.get(k, 0)} changed, {n} expected"
+            for k, n in wanted.items()
+            if changed.get(k) != n
+        ]
+        if summary.failed_count:
+            problems.append(f"{summary.failed_count} failures: {summary.failed[:3]}")
+        return problems
+
+
+def datetime_from(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
+
+
+def _sync_cell(figures: tuple[Any, ...]) -> str:
+    return f"{figures[0]:>8,} {figures[1]:>7,} {figures[2]:>9.2f}"
+
+
+@section("payment-sync")
+def payment_sync(options: Options) -> bool:
+    rows: list[SyncRow] = []
+    problems: list[str] = []
+    for size in SYNC_SIZES:
+        with ExitStack() as stack:
+            bench = SyncBench(stack, size)
+            kinds = bench.change()
+            ours, summary = bench.ours()
+            problems += [f"{size:,}: {p}" for p in bench.check(kinds, summary)]
+            reconcile = bench.reconcile(bench.query_page_fill())
+            naive = bench.naive()
+            rows.append(SyncRow(size, sum(kinds.values()), ours, reconcile, naive, bench.misread(kinds)))
+
+    print("## Payment sync per run: N open invoices, 1 % changed in sevDesk since the last run")
+    print("(the sync service in-process, the emulator over loopback HTTP, moto in-process; host CPU)")
+    print(f"changes: {', '.join(SYNC_MIX)}, repeating")
+    print(
+        "req = sevDesk requests, reads = DynamoDB read calls (GetItem, BatchGetItem, Query pages), s = wall"
+    )
+    groups = ("ours, every run", "hourly: + reconciliation", "one GET per invoice (R1)")
+    header = f"{'open':>8} {'changed':>7} | " + " | ".join(f"{g:^26}" for g in groups) + " | naive reads"
+    print(header)
+    print(f"{'':>16} | " + " | ".join(f"{'req':>8} {'reads':>7} {'s':>9}" for _ in groups) + " | as paid")
+    print("-" * len(header))
+    notes: set[str] = set()
+    for row in rows:
+        notes.update(n for n in (row.reconcile[3], row.naive[3]) if n)
+        cells = " | ".join(_sync_cell(figures) for figures in (row.ours, row.reconcile, row.naive))
+        print(f"{row.size:>8,} {row.changed:>7,} | {cells} | {row.misread:>7}")
+    for note in sorted(notes):
+        print(f"  {note}: above {QUERY_LIMIT:,} (reconciliation) / {NAIVE_SAMPLE:,} (naive) open invoices")
+    big = rows[-1]
+    cycles_per_reconciliation = RECONCILE_MINUTES / CYCLE_MINUTES
+    per_cycle = big.ours[0] + big.reconcile[0] / cycles_per_reconciliation
+    budget = CYCLE_MINUTES * BUDGET_PER_MINUTE
+    kept = int(big.size * budget / per_cycle)
+    print(
+        f"one {CYCLE_MINUTES}-minute cycle at {big.size:,} open invoices: {big.ours[0]} requests + "
+        f"{big.reconcile[0]}/{cycles_per_reconciliation:.0f} for the hourly reconciliation = {per_cycle:.1f} "
+        f"of {budget:,} ({BUDGET_PER_MINUTE}/min)"
+    )
+    print(
+        f"open invoices kept in sync per cycle inside the budget: ours >= {kept:,} (linear from the "
+        f"{big.size:,} run; fixed costs make it more), one GET per invoice {budget:,}"
+    )
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print()
+    return not problems and kept >= 100_000
 
 
 # ---------------------------------------------------------------- DATEV export (scripts/bench_datev.py)

@@ -187,7 +187,7 @@ class SevdeskEmulator:
         retry_after = self._rate_limited()
         if retry_after is not None:
             return Outcome(_too_many(retry_after))
-        fault = self.faults.take(request.method, request.path)
+        fault = self.faults.take(request.method, request.path, request.query)
         if fault is None:
             return Outcome(self._execute(request))
         return self._apply_fault(fault, request)

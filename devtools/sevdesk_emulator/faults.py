@@ -15,7 +15,9 @@ DEFAULT_TIMEOUT_DELAY = 30.0
 
 @dataclass
 class Fault:
-    """One rule; `path` is relative to /api/v1, exact or a regex when it starts with "^"."""
+    """One rule; `path` is relative to /api/v1, exact or a regex when it starts with "^";
+    `query` (optional) names parameters the request must carry with exactly these values, e.g.
+    {"offset": "1000"} for one page of a list."""
 
     method: str = "*"
     path: str = "^"
@@ -25,10 +27,13 @@ class Fault:
     times: int | None = 1
     retry_after: int = 1
     delay: float = 0.0
+    query: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
+        if self.query is not None:
+            self.query = {str(k): str(v) for k, v in dict(self.query).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
@@ -38,8 +43,10 @@ class Fault:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         return cls(**data)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: dict[str, str] | None = None) -> bool:
         if self.method != "*" and self.method.upper() != method.upper():
+            return False
+        if self.query and any((query or {}).get(k) != v for k, v in self.query.items()):
             return False
         if self.path.startswith("^"):
             return re.match(self.path, path) is not None
@@ -69,10 +76,10 @@ class FaultList:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, query: dict[str, str] | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, query):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

@@ -42,6 +42,19 @@ def test_rate_limit_fault_is_not_applied(client: httpx.Client, emu: SevdeskEmula
     assert emu.state.invoices == {}
 
 
+def test_a_fault_can_fail_one_page_of_a_list(client: httpx.Client, emu: SevdeskEmulator) -> None:
+    emu.seed_invoices(5)
+    emu.faults.add(Fault(method="GET", path="/Invoice", query={"offset": "2"}, status=500, times=None))
+
+    first = client.get("/Invoice", params={"limit": 2, "offset": 0})
+    failing = client.get("/Invoice", params={"limit": 2, "offset": 2})
+    last = client.get("/Invoice", params={"limit": 2, "offset": 4})
+
+    assert [first.status_code, failing.status_code, last.status_code] == [200, 500, 200]
+    assert len(objects(last)) == 1
+    assert Fault.from_dict({"query": {"offset": 3}}).query == {"offset": "3"}  # as the control API sends it
+
+
 @pytest.mark.parametrize("apply", [False, True])
 def test_timeout_in_process(client: httpx.Client, emu: SevdeskEmulator, apply: bool) -> None:
     contact = create_contact(client)

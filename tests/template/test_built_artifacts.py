@@ -69,6 +69,8 @@ RUN: list[tuple[str, int | dict[str, Any] | str]] = [
     ("purchase_completed", {"status": "handed_over"}),  # autoTransferInvoices is off (config_put)
     ("reconciliation_get", 200),
     ("reconciliation_nightly", {"counts": {}}),  # published and cancelled in step: no drift
+    ("payment_sync", {"status": "completed", "reconciliation": "complete"}),
+    ("payment_sync_refresh", 200),
 ]
 
 pytestmark = [

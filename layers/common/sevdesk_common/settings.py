@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # A route answers within this (API Gateway ends the request at 30 s); see deadline.py.
     route_budget_seconds: float = 24.0
 
+    # Payment sync (services/payment_sync.py). Invoices per list page (sevDesk allows 1000 at
+    # most); how far before the watermark each read starts again (clock skew between us and
+    # sevDesk, late commits); how often the open invoices are reconciled by status in full.
+    payment_sync_page_size: int = Field(default=1000, ge=1, le=1000)
+    payment_sync_overlap_seconds: int = Field(default=300, ge=0)
+    payment_sync_reconcile_minutes: int = Field(default=60, ge=1)
+
     # JWT claim names (the authorizer has already verified the token).
     auth_roles_claim: str = "roles"
     auth_user_type_claim: str = "user_type"

@@ -34,6 +34,9 @@ STATIC_COUNTRY_IDS = {"DE": 1}
 
 DealType = Literal["EB", "KOP"]
 ClaimStatus = Literal["open", "partially_paid", "paid", "cancelled"]
+# How a claim that sevDesk reports settled (status 1000) was settled: by money, or by booking
+# the unpaid rest off to a write-off account (the claim is closed, but that money never came).
+Settlement = Literal["paid", "written_off"]
 DocumentStatus = Literal["handed_over", "draft", "finalized", "sent", "cancelled"]
 SyncStatus = Literal["pending", "publishing", "draft_created", "synced", "failed", "outcome_unknown"]
 
@@ -189,13 +192,31 @@ class HandoffState(ApiModel):
     accounting_sync_status: SyncStatus = "pending"
     accounting_synced_at: datetime | None = None
     document_status: DocumentStatus = "handed_over"
-    claim_status: ClaimStatus = "open"
+    claim_status: ClaimStatus = Field(
+        default="open",
+        description="From sevDesk by payment sync: open, partially_paid, paid (closed; `settlement` says "
+        "whether the money came or the rest was written off), cancelled",
+    )
     currency: str = "EUR"
     net_amount: AmountOut
     tax_amount: AmountOut
     gross_amount: AmountOut
-    paid_amount: AmountOut = Decimal(0)
-    paid_at: datetime | None = None
+    paid_amount: AmountOut = Field(
+        default=Decimal(0),
+        description="Money received (bank and cash bookings in sevDesk); never includes a written-off rest. "
+        "Above grossAmount when the customer paid too much.",
+    )
+    paid_at: datetime | None = Field(
+        default=None, description="sevDesk's payDate: the value date of the last booking"
+    )
+    settlement: Settlement | None = Field(
+        default=None,
+        description="Set when claimStatus is paid: `paid` (the money came), or `written_off` (sevDesk "
+        "booked the unpaid rest off: the claim is closed but only paidAmount was received).",
+    )
+    written_off_amount: AmountOut | None = Field(
+        default=None, description="The rest sevDesk booked off (settlement written_off)"
+    )
     sevdesk_contact_id: str | None = None
     template_id: str | None = None
     sent_at: datetime | None = None

@@ -80,6 +80,9 @@ class InvoiceRecord(BillingInvoice):
     lock_expires_at: datetime | None = None
     pending_write: PendingWrite | None = None
     handed_over_by: str | None = None
+    # When the sevDesk state that payment sync last applied was read: an older read never
+    # overwrites a newer one (two sync runs at once).
+    payment_observed_at: datetime | None = None
     # The head of the event log's hash chain (models/event_chain.py): the last event's seq and
     # hash, written in the same transaction as the events, so chaining costs no extra read.
     event_seq: int = 0

@@ -222,7 +222,7 @@ class Computation:
         offset, previous_id, newest_first = 0, None, True
         while True:
             self.requests += 1
-            page = self.client.transaction_log_page(limit=MAX_PAGE, offset=offset)
+            page = self.client.list_transaction_logs(limit=MAX_PAGE, offset=offset)
             for entry in page.items:
                 number = int(entry.id) if entry.id.isdigit() else None
                 if number is None or (previous_id is not None and number >= previous_id):
@@ -237,19 +237,19 @@ class Computation:
 
     def _booking(self, entry: TransactionLog, account_types: dict[str, str | None]) -> None:
         paid = entry.amount_paid
-        if entry.booking_date is None or entry.object is None:
+        if entry.booking_date is None or entry.document is None:
             return
         day = berlin_date(entry.booking_date)
         if day.year != self.year:
             return
         transaction = entry.check_account_transaction
         account = transaction.check_account if transaction is not None else None
-        kind = entry.object.object_name
+        kind = entry.document.object_name
         if account is not None and account_types.get(account.id) == WRITE_OFF_ACCOUNT_TYPE:
             if kind == "Invoice":
                 self.cash.written_off[day.month] += paid
             return
-        document = self._document(kind, entry.object.id)
+        document = self._document(kind, entry.document.id)
         if document is None:
             return
         self.counts.bookings += 1

@@ -15,9 +15,15 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from sevdesk_common.errors import TimeBudgetExceeded
 from sevdesk_common.sevdesk.budget import BudgetClass, OutboundBudget
 from sevdesk_common.sevdesk.core import Reply, Request, SevdeskHttp
-from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound, SevdeskProtocolError
+from sevdesk_common.sevdesk.errors import (
+    SevdeskError,
+    SevdeskNotFound,
+    SevdeskProtocolError,
+    SevdeskRateLimited,
+)
 from sevdesk_common.sevdesk.models import (
     BookkeepingVersion,
     CheckAccount,
@@ -44,6 +50,7 @@ from sevdesk_common.sevdesk.models import (
     TempFile,
     TransactionLog,
     TransactionLogPage,
+    Unreadable,
     Voucher,
     VoucherPage,
     WireBool,
@@ -61,6 +68,8 @@ PaymentType = Literal["FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"]
 SendType = Literal["VPR", "VP", "VM", "VPDF"]
 CommunicationType = Literal["EMAIL", "PHONE", "MOBILE", "WEB"]
 MAX_PAGE = 1000
+# Expands each booking's transaction and its check account (whose type tells money from a write-off).
+BOOKING_EMBED = "checkAccountTransaction,checkAccountTransaction.checkAccount"
 
 
 def _one(objects: Any) -> Any:
@@ -116,11 +125,30 @@ def _total(body: Any) -> int | None:
 
 
 class SevdeskClient(SevdeskHttp):
+    # Requests that reached sevDesk (retries included) since this client was made; callers
+    # that report their own count take the difference.
+    requests_sent = 0
+
     # --- plumbing -------------------------------------------------------------------------
 
     @property
     def budget(self) -> OutboundBudget | None:
         return self._budget
+
+    def _send_once(self, request: Request) -> Reply:
+        try:
+            reply = super()._send_once(request)
+        except TimeBudgetExceeded:
+            raise  # not sent
+        except SevdeskRateLimited as error:
+            if error.http_status is not None:  # sevDesk's 429; without a status our budget refused
+                self.requests_sent += 1
+            raise
+        except SevdeskError:
+            self.requests_sent += 1
+            raise
+        self.requests_sent += 1
+        return reply
 
     def reserve(self, requests: int, budget_class: BudgetClass = "default") -> None:
         """Take the budget for the next `requests` calls in one go (see OutboundBudget)."""
@@ -338,10 +366,12 @@ class SevdeskClient(SevdeskHttp):
         offset: int = 0,
         count_all: bool = False,
         budget_class: BudgetClass = "default",
+        tolerant: bool = False,
     ) -> InvoicePage:
         """One page. Items are re-checked against the filters, because sevDesk silently
         ignores a filter it does not know and then returns everything; `fetched` is the
-        unfiltered count, which paging needs. A naive `update_after` is taken as UTC."""
+        unfiltered count, which paging needs. A naive `update_after` is taken as UTC.
+        `tolerant`: an entry that does not parse goes to `unreadable` instead of failing the page."""
         params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
         if status is not None:
             params["status"] = status
@@ -359,7 +389,11 @@ class SevdeskClient(SevdeskHttp):
         if count_all:
             params["countAll"] = "true"
         reply = self._get("/Invoice", "list_invoices", params, budget_class)
-        fetched = self._parse(reply, lambda o: [Invoice.model_validate(i) for i in _many(o)])
+        unreadable: list[Unreadable] = []
+        if tolerant:
+            fetched = self._parse(reply, lambda o: _each(o, Invoice, unreadable))
+        else:
+            fetched = self._parse(reply, lambda o: [Invoice.model_validate(i) for i in _many(o)])
         after = _aware(update_after) if update_after else None
 
         def matches(inv: Invoice) -> bool:
@@ -374,7 +408,10 @@ class SevdeskClient(SevdeskHttp):
             )
 
         return InvoicePage(
-            items=[i for i in fetched if matches(i)], total=_total(reply.body), fetched=len(fetched)
+            items=[i for i in fetched if matches(i)],
+            total=_total(reply.body),
+            fetched=len(fetched) + len(unreadable),
+            unreadable=unreadable,
         )
 
     def iter_invoices(self, *, limit: int = MAX_PAGE, **filters: Any) -> Iterator[Invoice]:
@@ -399,6 +436,28 @@ class SevdeskClient(SevdeskHttp):
     def get_is_partially_paid(self, invoice_id: str) -> bool:
         reply = self._get(f"/Invoice/{invoice_id}/getIsPartiallyPaid", "get_is_partially_paid")
         return self._parse(reply, _as_bool)
+
+    # --- bookings (payment sync) ------------------------------------------------------------
+
+    def invoice_transaction_logs(self, invoice_id: str) -> list[TransactionLog]:
+        """Every booking on one invoice, each with its check account (NOTES.md section 13)."""
+        params = {"embed": BOOKING_EMBED, "limit": MAX_PAGE}
+        path = f"/Invoice/{invoice_id}/getCheckAccountTransactionLogs"
+        reply = self._get(path, "invoice_transaction_logs", params)
+        return self._parse(reply, lambda o: [TransactionLog.model_validate(log) for log in _many(o)])
+
+    def list_transaction_logs(self, *, limit: int = MAX_PAGE, offset: int = 0) -> TransactionLogPage:
+        """One page of the whole tenant's bookings (filters by document are ignored by sevDesk,
+        so there are none); entries that do not parse are left out, `fetched` counts them."""
+        params = {"embed": BOOKING_EMBED, "limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
+        reply = self._get("/CheckAccountTransactionLog", "list_transaction_logs", params)
+        unreadable: list[Unreadable] = []
+        logs = self._parse(reply, lambda o: _each(o, TransactionLog, unreadable))
+        return TransactionLogPage(items=logs, total=_total(reply.body), fetched=len(logs) + len(unreadable))
+
+    def list_check_accounts(self) -> list[CheckAccount]:
+        reply = self._get("/CheckAccount", "list_check_accounts", {"limit": MAX_PAGE})
+        return self._parse(reply, lambda o: [CheckAccount.model_validate(a) for a in _many(o)])
 
     # --- invoices: lifecycle --------------------------------------------------------------
 
@@ -676,18 +735,30 @@ class SevdeskClient(SevdeskHttp):
         reply = self._get(f"/CreditNote/{credit_note_id}", "get_credit_note")
         return self._parse(reply, lambda o: CreditNote.model_validate(_one(o)))
 
-    def list_check_accounts(self) -> list[CheckAccount]:
-        reply = self._get("/CheckAccount", "list_check_accounts", {"limit": MAX_PAGE})
-        return self._parse(reply, lambda o: [CheckAccount.model_validate(a) for a in _many(o)])
 
-    def transaction_log_page(self, *, limit: int = MAX_PAGE, offset: int = 0) -> TransactionLogPage:
-        """One page of the tenant's bookings (undocumented, measured: NOTES.md §13), each with its
-        transaction embedded so that its check account is known. sevDesk ignores filters by
-        document here, so this always lists the whole tenant."""
-        params = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset, "embed": "checkAccountTransaction"}
-        reply = self._get("/CheckAccountTransactionLog", "list_transaction_logs", params)
-        items = self._parse(reply, lambda o: [TransactionLog.model_validate(t) for t in _many(o)])
-        return TransactionLogPage(items=items, total=_total(reply.body), fetched=len(items))
+W = TypeVar("W", Invoice, TransactionLog)
+
+
+def _each(objects: Any, model: type[W], unreadable: list[Unreadable]) -> list[W]:
+    """Parse each entry on its own: one that does not parse is noted, not fatal for the rest."""
+    if objects is not None and not isinstance(objects, list):
+        raise ValueError("a list was expected")
+    parsed: list[W] = []
+    for entry in objects or []:
+        try:
+            parsed.append(model.model_validate(entry))
+        except ValidationError as error:
+            raw = entry if isinstance(entry, dict) else {}
+            note = raw.get("customerInternalNote")
+            unreadable.append(
+                Unreadable(
+                    id=str(raw["id"]) if raw.get("id") is not None else None,
+                    customer_internal_note=note if isinstance(note, str) else None,
+                    error=f"{error.error_count()} invalid field(s): "
+                    + ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors()[:5]),
+                )
+            )
+    return parsed
 
 
 def _templates(objects: Any) -> list[DocTemplate]:

@@ -226,11 +226,62 @@ class SavedInvoice(Wire):
     positions: list[InvoicePos] = Field(default_factory=list, alias="invoicePos")
 
 
+class Unreadable(BaseModel):
+    """A list entry that did not parse: what little could be read of it, and why."""
+
+    id: str | None = None
+    customer_internal_note: str | None = None
+    error: str
+
+
 class InvoicePage(BaseModel):
     items: list[Invoice]
     total: int | None = None
     # How many invoices the server returned before our client-side re-check; paging needs it.
     fetched: int = 0
+    # Entries that did not parse (only when the page was read tolerantly).
+    unreadable: list[Unreadable] = Field(default_factory=list)
+
+
+class CheckAccountRef(Wire):
+    """A check account as a booking names it; `type` only when it is embedded."""
+
+    id: WireId
+    object_name: str | None = None
+    type: str | None = None  # online (bank), register (cash), offline (e.g. "Ausgebuchte Rechnungen")
+    name: str | None = None
+
+
+class TransactionRef(Wire):
+    id: WireId
+    object_name: str | None = None
+    check_account: CheckAccountRef | None = None  # with embed=checkAccountTransaction.checkAccount
+
+
+class TransactionLog(Wire):
+    """A CheckAccountTransactionLog: one booking of money (or of a write-off) on a document."""
+
+    id: WireId
+    document: Ref | None = Field(default=None, alias="object")
+    check_account_transaction: TransactionRef | None = None
+    amount_paid: WireDecimal  # a signed JSON number
+    booking_date: datetime | None = None
+    create: datetime | None = None
+
+
+class TransactionLogPage(BaseModel):
+    items: list[TransactionLog]
+    total: int | None = None
+    fetched: int = 0
+
+
+class CheckAccount(Wire):
+    """A bank, cash register or offline account; `type` tells money from write-offs (NOTES.md §13)."""
+
+    id: WireId
+    name: str | None = None
+    type: str | None = None  # online | offline | register
+    accounting_number: str | None = None
 
 
 class PdfWire(Wire):
@@ -369,37 +420,5 @@ class CreditNote(Wire):
 
 class CreditNotePage(BaseModel):
     items: list[CreditNote]
-    total: int | None = None
-    fetched: int = 0
-
-
-class CheckAccount(Wire):
-    """A bank, cash register or offline account; `type` tells money from write-offs (NOTES.md §13)."""
-
-    id: WireId
-    name: str | None = None
-    type: str | None = None  # online | offline | register
-    accounting_number: str | None = None
-
-
-class TransactionRef(Ref):
-    """The booking's CheckAccountTransaction; with embed=checkAccountTransaction it names its account."""
-
-    check_account: Ref | None = None
-
-
-class TransactionLog(Wire):
-    """A CheckAccountTransactionLog entry: one booking of money (or a write-off) on a document."""
-
-    id: WireId
-    amount_paid: WireDecimal  # signed: money out (voucher payments, refunds) is negative
-    booking_date: datetime | None = None
-    create: datetime | None = None
-    object: Ref | None = None  # Invoice | Voucher | CreditNote
-    check_account_transaction: TransactionRef | None = None
-
-
-class TransactionLogPage(BaseModel):
-    items: list[TransactionLog]
     total: int | None = None
     fetched: int = 0
