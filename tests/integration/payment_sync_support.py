@@ -81,7 +81,7 @@ def backdate_last_sync(minutes: float) -> None:
     from sevdesk_common.services.config import modify_config
 
     at = datetime.now(UTC) - timedelta(minutes=minutes)
-    modify_config(lambda c: c.model_copy(update={"last_sync_at": at}))
+    modify_config(lambda c: c.model_copy(update={"last_sync_at": at}), bump_version=False)  # as the sync
 
 
 def baseline() -> dict[str, Any]:

@@ -99,3 +99,26 @@ def _set_interval(minutes: int) -> None:
         body={"version": current["version"], "paymentSyncIntervalMinutes": minutes},
     )
     assert updated.status == 200, updated.body
+
+
+@pytest.mark.usefixtures("token_configured")
+def test_an_admin_editing_the_settings_can_save_them_after_sync_runs() -> None:
+    """lastSyncAt is bookkeeping: the runs every ten minutes leave the settings' version alone,
+    so an admin who loaded the settings before them saves without a version conflict."""
+    published("R1-EDITING")
+    _set_interval(10)  # the settings exist, as they do once an admin has saved them
+    loaded = invoke("config_get", claims=ADMIN).body
+
+    assert scheduled()["status"] == "completed"
+    backdate_last_sync(11)
+    assert scheduled()["status"] == "completed"
+    synced_at = config().last_sync_at
+
+    saved = invoke(
+        "config_put", claims=ADMIN, body={"version": loaded["version"], "paymentSyncIntervalMinutes": 15}
+    )
+
+    assert saved.status == 200, saved.body
+    assert saved.body["paymentSyncIntervalMinutes"] == 15
+    assert saved.body["version"] == loaded["version"] + 1
+    assert config().last_sync_at == synced_at  # the admin's save keeps what the sync stored

@@ -93,9 +93,11 @@ def get_config_item() -> dict[str, Any] | None:
     return {k: plain(v) for k, v in item.items() if k not in {"pk", "sk"}}
 
 
-def put_config_item(attributes: dict[str, Any], *, expected_version: int) -> bool:
-    """Store the config as version expected_version + 1; False if someone else got there first."""
-    item = {**attributes, **CONFIG_KEY, "version": expected_version + 1}
+def put_config_item(attributes: dict[str, Any], *, expected_version: int, bump: bool = True) -> bool:
+    """Store the config as version expected_version + 1 (the same version with `bump` False, once
+    the item exists); False if someone else got there first."""
+    version = expected_version + 1 if bump or expected_version == 0 else expected_version
+    item = {**attributes, **CONFIG_KEY, "version": version}
     condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
     kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}
     if expected_version:

@@ -81,14 +81,19 @@ def _check_templates_exist(mapped: dict[str, str], token: str) -> None:
         )
 
 
-def modify_config(change: Callable[[SevdeskConfig], SevdeskConfig]) -> SevdeskConfig:
+def modify_config(
+    change: Callable[[SevdeskConfig], SevdeskConfig], *, bump_version: bool = True
+) -> SevdeskConfig:
     """Apply `change` to the stored config with a conditional write, retrying lost races
-    (for system-driven changes; user edits use the version they read instead)."""
+    (for system-driven changes; user edits use the version they read instead). Without
+    `bump_version` the version stays (bookkeeping no admin edits, such as lastSyncAt): an admin
+    who loaded the settings before can still save them."""
     for _ in range(_MAX_RACES):
         current = load_config()
         updated = change(current)
-        if put_config_item(storable_config(updated), expected_version=current.version):
-            return updated.model_copy(update={"version": current.version + 1})
+        if put_config_item(storable_config(updated), expected_version=current.version, bump=bump_version):
+            bumped = bump_version or current.version == 0
+            return updated.model_copy(update={"version": current.version + 1 if bumped else current.version})
     raise Conflict("The settings are being changed concurrently; try again.", code="version_conflict")
 
 

@@ -70,7 +70,8 @@ def note_last_sync(started: datetime) -> None:
         return config.model_copy(update={"last_sync_at": started})
 
     try:
-        modify_config(later)
+        # Every ten minutes: a version bump would refuse the save of an admin editing the settings.
+        modify_config(later, bump_version=False)
     except Conflict:
         logger.warning("lastSyncAt not stored: the settings kept changing")
 
