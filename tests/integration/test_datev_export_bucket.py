@@ -52,6 +52,26 @@ def test_a_stream_goes_in_as_parts_with_its_sha256(aws: Any, monkeypatch: pytest
     assert stored_object["ObjectLockRetainUntilDate"] == UNTIL
 
 
+def test_the_zip_is_locked_in_the_buckets_mode(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A COMPLIANCE bucket (template parameter ExportObjectLockMode) gets COMPLIANCE retentions:
+    S3 refuses to turn an object's COMPLIANCE lock into GOVERNANCE."""
+    monkeypatch.setenv("EXPORT_OBJECT_LOCK_MODE", "COMPLIANCE")
+    from sevdesk_common.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        export_bucket.upload_stream(
+            "datev/job/compliance.zip", iter([b"PK\x03\x04 a zip"]), retain_until=UNTIL
+        )
+    finally:
+        get_settings.cache_clear()
+    stored_object = boto3.client("s3").head_object(Bucket=BUCKET, Key="datev/job/compliance.zip")
+    assert (stored_object["ObjectLockMode"], stored_object["ObjectLockRetainUntilDate"]) == (
+        "COMPLIANCE",
+        UNTIL,
+    )
+
+
 def test_a_broken_stream_leaves_nothing_behind(aws: Any) -> None:
     def breaking() -> Iterator[bytes]:
         yield os.urandom(6 * MIB)

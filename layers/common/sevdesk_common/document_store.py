@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from sevdesk_common.models.retention import LOCK_MODE
 from sevdesk_common.observability import logger
 from sevdesk_common.settings import get_settings
 
@@ -56,7 +55,7 @@ def put_once(key: str, body: bytes, *, content_type: str, retain_until: datetime
             ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
             Metadata={"sha256": stored.sha256},
             IfNoneMatch="*",
-            ObjectLockMode=LOCK_MODE,
+            ObjectLockMode=get_settings().export_object_lock_mode,
             ObjectLockRetainUntilDate=retain_until,
         )
     except ClientError as error:

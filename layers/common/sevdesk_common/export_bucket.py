@@ -18,7 +18,6 @@ from typing import Any
 
 import boto3
 
-from sevdesk_common.models.retention import LOCK_MODE
 from sevdesk_common.settings import get_settings
 
 ZIP_CONTENT_TYPE = "application/zip"
@@ -77,12 +76,11 @@ def upload_stream(
     except BaseException:
         _s3().abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
-    # The object is born under the bucket's default retention; its own date only extends it, which
-    # governance mode allows without a bypass (a create with lock headers is the same to S3, but
-    # moto drops them on multipart uploads).
-    _s3().put_object_retention(
-        Bucket=bucket, Key=key, Retention={"Mode": LOCK_MODE, "RetainUntilDate": retain_until}
-    )
+    # The object is born under the bucket's default retention; its own date, in the same mode, only
+    # extends it, which needs no bypass (a create with lock headers is the same to S3, but moto
+    # drops them on multipart uploads).
+    retention = {"Mode": settings.export_object_lock_mode, "RetainUntilDate": retain_until}
+    _s3().put_object_retention(Bucket=bucket, Key=key, Retention=retention)
     return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest(), parts=len(parts))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,9 @@ class Settings(BaseSettings):
     stage: str = "dev"
     table_name: str = "sevdesk-integration"
     export_bucket: str = ""
+    # The bucket's Object Lock mode (template parameter ExportObjectLockMode): each archived
+    # document is locked in the same mode, since S3 refuses to turn COMPLIANCE into GOVERNANCE.
+    export_object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
 
     # DATEV export (template.yaml: DatevExportStateMachine and its steps).
     export_state_machine_arn: str = ""

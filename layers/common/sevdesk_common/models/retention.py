@@ -13,9 +13,6 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 Kind = Literal["voucher", "books"]
-# Governance: only a principal with s3:BypassGovernanceRetention (no function has it) can shorten
-# a retention, visibly in CloudTrail.
-LOCK_MODE: Literal["GOVERNANCE"] = "GOVERNANCE"
 YEARS: dict[Kind, int] = {"voucher": 8, "books": 10}
 
 
