@@ -55,6 +55,9 @@ class LocalStack:
     resources: dict[str, Any]
     timers: list[Timer] = field(default_factory=list)
     state_dir: Path | None = None
+    # The dev JWTs written to tokens.json; the banner prints these same ones (a token minted a
+    # second later would differ from the file).
+    dev_tokens: dict[str, str] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- lifecycle
@@ -203,7 +206,8 @@ class LocalStack:
     def write_state(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         (state_dir / "stack.json").write_text(json.dumps(self.describe(), indent=2) + "\n")
-        tokens = {"admin": self.admin_token, "staff": self.staff_token, "api_url": self.api_url}
+        self.dev_tokens = {"admin": self.admin_token, "staff": self.staff_token}
+        tokens = {**self.dev_tokens, "api_url": self.api_url}
         (state_dir / "tokens.json").write_text(json.dumps(tokens, indent=2) + "\n")
 
 
