@@ -76,7 +76,11 @@ def _servers() -> Iterator[tuple[Any, str, str]]:
         import boto3
 
         s3 = boto3.client("s3", endpoint_url=moto_url, region_name="eu-central-1", **_CREDENTIALS)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        s3.create_bucket(  # Object Lock like template.yaml's ExportBucket: the store step locks the ZIP
+            Bucket=BUCKET,
+            CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
+            ObjectLockEnabledForBucket=True,
+        )
         yield emu, server.base_url, moto_url
     finally:
         server.stop()
