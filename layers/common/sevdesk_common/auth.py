@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sevdesk_common.errors import Forbidden, Unauthorized
-from sevdesk_common.settings import Settings
+
+if TYPE_CHECKING:
+    from sevdesk_common.settings import Settings
 
 Role = Literal["admin", "staff"]
 

@@ -15,13 +15,15 @@ import binascii
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from sevdesk_common.models.datev_export import DatevExportJob, ExportStatus
-from sevdesk_common.models.record import PendingWrite
 from sevdesk_common.repository import StaleItem, get_table, is_condition_failure, plain, to_dynamo, transact
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.record import PendingWrite
 
 SORT_KEY = "DATEVEXPORT"
 LIST_PARTITION = "DATEVEXPORT"

@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from sevdesk_common.errors import AppError, OutcomeUnknown
-from sevdesk_common.models.record import PendingWrite
 from sevdesk_common.observability import logger
 from sevdesk_common.sevdesk.errors import SevdeskAmbiguousWrite, SevdeskError
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.record import PendingWrite
 
 T = TypeVar("T")
 Policy = Literal["retry", "grace", "confirm"]

@@ -7,9 +7,14 @@ from pydantic.alias_generators import to_camel
 
 
 class ApiModel(BaseModel):
-    """A response body: camelCase keys, extra keys ignored."""
+    """A response body: camelCase keys, extra keys ignored.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    `defer_build`: a model's validator is built at its first use, so a function pays only for
+    the models its route touches, not for every model its imports define."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
 
 class StrictApiModel(ApiModel):
@@ -21,4 +26,5 @@ class StrictApiModel(ApiModel):
         populate_by_name=True,
         serialize_by_alias=True,
         extra="forbid",
+        defer_build=True,
     )

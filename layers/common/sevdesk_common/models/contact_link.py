@@ -16,7 +16,9 @@ from sevdesk_common.models.record import PendingWrite
 
 
 class ContactLink(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
     key: str  # R1's identity of the recipient; also the sevDesk customerNumber
     sevdesk_contact_id: str | None = None

@@ -50,7 +50,12 @@ class PendingWrite(BaseModel):
     read needs to find its result, or to tell the user what may have happened."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+        defer_build=True,  # built at first use (see models.base.ApiModel)
     )
 
     action: Action | Literal["contact", "export", "voucher"]
@@ -199,7 +204,7 @@ class InvoiceSummary(BaseModel):
     Stored as one map beside the invoice and read through a projection of it: a fraction of the
     item (no hand-over, no positions) for Lambda to fetch and parse."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     invoice_id: str
     created_at: datetime

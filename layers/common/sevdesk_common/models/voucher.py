@@ -162,7 +162,9 @@ class VoucherRequest(BaseModel):
     """The journal of one voucher request (key: the Idempotency-Key or the body's hash): its lease,
     the saveVoucher pending write, and once done the voucher it made."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
     key: str
     body_hash: str

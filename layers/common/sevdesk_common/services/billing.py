@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sevdesk_common import invoice_store
-from sevdesk_common.auth import Caller
 from sevdesk_common.errors import BadRequest, Conflict
 from sevdesk_common.invoice_store import Event, InvalidCursor, StaleInvoice
 from sevdesk_common.models.config import SevdeskConfig
@@ -16,6 +16,9 @@ from sevdesk_common.observability import logger
 from sevdesk_common.repository import get_config_item
 from sevdesk_common.services.auto_transfer import enqueue_publish
 from sevdesk_common.services.lease import load_or_404
+
+if TYPE_CHECKING:
+    from sevdesk_common.auth import Caller
 
 
 def hand_over(invoice_id: str, handover: InvoiceHandover, caller: Caller) -> tuple[BillingInvoice, bool]:

@@ -10,7 +10,7 @@ which is then settled the same way).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError, Conflict
@@ -30,11 +30,14 @@ from sevdesk_common.services.lease import (
     stale_is_busy,
 )
 from sevdesk_common.services.templates import cancellation_template
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound, SevdeskRefused
 from sevdesk_common.sevdesk.markers import invoice_marker
-from sevdesk_common.sevdesk.models import Invoice
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Invoice
+
 
 # sevDesk's refusals of cancelInvoice -> (our code, why), all left for a human to resolve.
 REFUSALS = {

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sevdesk_common.auth import Caller
 from sevdesk_common.credentials import get_token
 from sevdesk_common.errors import Conflict, Unprocessable
 from sevdesk_common.models.config import (
@@ -19,6 +18,9 @@ from sevdesk_common.models.config import (
 from sevdesk_common.models.einvoice import SellerCheck
 from sevdesk_common.repository import get_config_item, put_config_item
 from sevdesk_common.services.templates import list_templates
+
+if TYPE_CHECKING:
+    from sevdesk_common.auth import Caller
 
 _MAX_RACES = 5
 

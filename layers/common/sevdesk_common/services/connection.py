@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sevdesk_common.auth import Caller
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError
 from sevdesk_common.models.config import ConnectionFailure, ConnectionResult
 from sevdesk_common.models.einvoice import SellerCheck
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.services.config import modify_config
+
+if TYPE_CHECKING:
+    from sevdesk_common.auth import Caller
 
 SUPPORTED_BOOKKEEPING_VERSION = "2.0"
 

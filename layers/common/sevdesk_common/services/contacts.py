@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sevdesk_common import contact_store, deadline
 from sevdesk_common.errors import AppError, InvoiceBusy, Unprocessable
-from sevdesk_common.models.contact_link import ContactLink
 from sevdesk_common.models.invoice import (
     STATIC_COUNTRY_IDS,
     CompanyRecipient,
@@ -26,9 +25,13 @@ from sevdesk_common.models.record import PendingWrite
 from sevdesk_common.observability import logger
 from sevdesk_common.repository import StaleItem, TransactItem
 from sevdesk_common.settings import get_settings
-from sevdesk_common.sevdesk.client import SevdeskClient
-from sevdesk_common.sevdesk.models import Contact
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.contact_link import ContactLink
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Contact
+
 
 CLAIM_SECONDS = 30
 CONTACT_WAIT_SECONDS = 8.0

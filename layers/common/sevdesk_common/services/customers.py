@@ -15,9 +15,9 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sevdesk_common import cache_store, contact_store
-from sevdesk_common.auth import Caller
 from sevdesk_common.clients import client_for
 from sevdesk_common.credentials import require_token
 from sevdesk_common.errors import AppError, InvoiceBusy
@@ -33,7 +33,10 @@ from sevdesk_common.models.customer import (
 from sevdesk_common.observability import logger
 from sevdesk_common.repository import StaleItem, TransactItem, put_conditionally
 from sevdesk_common.services.contacts import ContactStep
-from sevdesk_common.sevdesk.models import Contact
+
+if TYPE_CHECKING:
+    from sevdesk_common.auth import Caller
+    from sevdesk_common.sevdesk.models import Contact
 
 CONTACT_CACHE_SECONDS = 300
 

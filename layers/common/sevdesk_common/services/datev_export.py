@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sevdesk_common import datev_export_store as store
 from sevdesk_common import export_bucket, export_errors, workflows
-from sevdesk_common.auth import Caller
 from sevdesk_common.datev_export_store import InvalidCursor
 from sevdesk_common.errors import AppError, BadRequest, Conflict
 from sevdesk_common.export_errors import ExportFailed, ExportNotFound, ExportNotReady, ExportNotStarted
@@ -37,6 +37,9 @@ from sevdesk_common.services.config import load_config
 from sevdesk_common.services.datev_period import berlin_today, period_problems
 from sevdesk_common.settings import get_settings
 from sevdesk_common.sevdesk import errors as sevdesk_errors
+
+if TYPE_CHECKING:
+    from sevdesk_common.auth import Caller
 
 # A failed job names its error by class; these modules define the ones a step raises.
 _ERROR_MODULES = (sevdesk_errors, export_errors)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sevdesk_common.models.datev_export import DatevExportRequest
 from sevdesk_common.sevdesk.payloads import berlin_midnight_unix
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.datev_export import DatevExportRequest
 
 
 def berlin_today(now: datetime | None = None) -> date:

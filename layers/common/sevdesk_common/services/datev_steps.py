@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sevdesk_common import datev_export_store as store
 from sevdesk_common import export_bucket
 from sevdesk_common.clients import sevdesk_client
-from sevdesk_common.errors import AppError
 from sevdesk_common.export_errors import (
     ExportBusy,
     ExportDownloadFailed,
@@ -28,7 +27,6 @@ from sevdesk_common.export_errors import (
     ExportPreconditionMissing,
     ExportSettingsRefused,
 )
-from sevdesk_common.models.datev_export import DatevExportJob, DatevExportRequest
 from sevdesk_common.models.record import PendingWrite
 from sevdesk_common.models.retention import retain_until
 from sevdesk_common.observability import logger, metrics
@@ -37,7 +35,6 @@ from sevdesk_common.services.config import load_config
 from sevdesk_common.services.datev_archive import batch_chart_of_accounts, safe_file_name
 from sevdesk_common.services.datev_period import fiscal_year_start
 from sevdesk_common.settings import get_settings
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import (
     SevdeskError,
     SevdeskNotFound,
@@ -45,6 +42,12 @@ from sevdesk_common.sevdesk.errors import (
     SevdeskRefused,
 )
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.errors import AppError
+    from sevdesk_common.models.datev_export import DatevExportJob, DatevExportRequest
+    from sevdesk_common.sevdesk.client import SevdeskClient
+
 
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive's end record

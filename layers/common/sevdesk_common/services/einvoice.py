@@ -12,7 +12,7 @@ data is known to be incomplete. Testing the connection again (after fixing sevDe
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common import document_store
 from sevdesk_common.clients import sevdesk_client
@@ -31,16 +31,19 @@ from sevdesk_common.models.einvoice import (
     vat_id_problem,
 )
 from sevdesk_common.models.invoice import CompanyRecipient, InvoiceHandover
-from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.models.retention import retain_until
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.repository import get_config_item, put_config_item
 from sevdesk_common.services.config import storable_config
 from sevdesk_common.services.lease import load_or_404, require_published
 from sevdesk_common.services.pdf import pdf_filename
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError
-from sevdesk_common.sevdesk.models import Invoice, PaymentMethod
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.record import InvoiceRecord
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Invoice, PaymentMethod
+
 
 INCOMPLETE_CODE = 830
 # sevDesk's payment methods per account (ids differ per account, they do not change).

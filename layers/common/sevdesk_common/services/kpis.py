@@ -21,16 +21,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sevdesk_common import cache_store
 from sevdesk_common.clients import client_for
 from sevdesk_common.credentials import require_token
 from sevdesk_common.models.invoice import cents
 from sevdesk_common.models.kpi import BasisFigures, DocumentCounts, Figures, MonthFigures, RevenueKpis
-from sevdesk_common.sevdesk.client import MAX_PAGE, SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskNotFound
-from sevdesk_common.sevdesk.models import TransactionLog
-from sevdesk_common.sevdesk.payloads import berlin_date
+from sevdesk_common.sevdesk.payloads import MAX_PAGE, berlin_date
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import TransactionLog
+
 
 KPI_CACHE_SECONDS = 300
 NOT_REVENUE_TYPES = frozenset({"MA", "WKR"})  # dunning letters, recurring-invoice templates

@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common import deadline, invoice_store
 from sevdesk_common.errors import AppError, Conflict, InvoiceBusy, NotFound
 from sevdesk_common.invoice_store import Event, StaleInvoice
 from sevdesk_common.models.record import InvoiceRecord, PendingWrite
 from sevdesk_common.observability import logger
-from sevdesk_common.repository import TransactItem
+
+if TYPE_CHECKING:
+    from sevdesk_common.repository import TransactItem
 
 LEASE_SECONDS = 60
 # Longest wait for another action's lease; the invocation's time budget may cut it shorter.

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sevdesk_common.errors import AppError, TimeBudgetExceeded
-from sevdesk_common.models.payment_sync import StopReason
 from sevdesk_common.services.payment_classification import Bookings, Unclear
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskRateLimited, SevdeskUnauthorized
-from sevdesk_common.sevdesk.models import TransactionLog
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.payment_sync import StopReason
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import TransactionLog
+
 
 # From this many invoices on, the tenant's log is paged first.
 BULK_FROM = 3

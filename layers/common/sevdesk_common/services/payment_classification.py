@@ -32,12 +32,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common.models.invoice import Cancellation, ClaimStatus, DocumentStatus, Settlement, cents
-from sevdesk_common.models.payment_sync import ChangeKind
-from sevdesk_common.models.record import InvoiceRecord
-from sevdesk_common.sevdesk.models import Invoice
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.payment_sync import ChangeKind
+    from sevdesk_common.models.record import InvoiceRecord
+    from sevdesk_common.sevdesk.models import Invoice
 
 OPEN, PARTIALLY_PAID, SETTLED = 200, 750, 1000
 ZERO = cents(Decimal(0))

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from sevdesk_common import payment_sync_store
 from sevdesk_common.errors import Conflict
-from sevdesk_common.models.config import SevdeskConfig
 from sevdesk_common.models.payment_sync import ChangesPass, PaymentSyncSummary, SyncState
 from sevdesk_common.observability import logger, metrics
 from sevdesk_common.services.config import modify_config
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.config import SevdeskConfig
 
 
 @dataclass

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -21,7 +21,6 @@ from sevdesk_common import invoice_store
 from sevdesk_common.errors import TimeBudgetExceeded
 from sevdesk_common.invoice_store import Event, StaleInvoice
 from sevdesk_common.models.payment_sync import PaymentSyncSummary, SyncFailure, Trigger
-from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.observability import logger
 from sevdesk_common.services.payment_bookings import BookingReader, reraise_stop
 from sevdesk_common.services.payment_classification import (
@@ -35,10 +34,14 @@ from sevdesk_common.services.payment_classification import (
     already_settled,
     classify,
 )
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError
 from sevdesk_common.sevdesk.markers import MARKER_PREFIX, invoice_marker
-from sevdesk_common.sevdesk.models import Invoice
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.record import InvoiceRecord
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Invoice
+
 
 _OUR_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _WRITE_ROUNDS = 3

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -39,9 +39,7 @@ from sevdesk_common.models.payment_sync import (
     SyncState,
     Trigger,
 )
-from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.observability import logger
-from sevdesk_common.payment_sync_store import Candidate
 from sevdesk_common.services import payment_run_state as run_state
 from sevdesk_common.services.config import load_config
 from sevdesk_common.services.lease import load_or_404, require_published
@@ -50,9 +48,14 @@ from sevdesk_common.services.payment_classification import OPEN, PARTIALLY_PAID,
 from sevdesk_common.services.payment_run_state import Progress
 from sevdesk_common.services.payment_settle import Observation, Settler, our_invoice_id
 from sevdesk_common.settings import get_settings
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError, SevdeskNotFound
-from sevdesk_common.sevdesk.models import Invoice, InvoicePage
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.record import InvoiceRecord
+    from sevdesk_common.payment_sync_store import Candidate
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Invoice, InvoicePage
+
 
 SCHEDULE_ACTOR = "system:payment-sync"
 # EventBridge fires about every ten minutes, not to the second: a tick this much early still runs.

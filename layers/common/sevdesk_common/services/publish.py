@@ -17,13 +17,12 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common import deadline, invoice_store
 from sevdesk_common.clients import contact_person_id, needs_contact_person, sevdesk_client, shared_budget
 from sevdesk_common.errors import AppError, OutcomeUnknown
 from sevdesk_common.models.config import SevdeskConfig
-from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.record import InvoiceRecord, PendingWrite
 from sevdesk_common.services import einvoice
 from sevdesk_common.services.contacts import ContactStep, ensure_e_invoice_data
@@ -39,12 +38,16 @@ from sevdesk_common.services.lease import (
 )
 from sevdesk_common.services.templates import invoice_template
 from sevdesk_common.settings import get_settings
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskRefused
 from sevdesk_common.sevdesk.invoice_mapping import invoice_payload
 from sevdesk_common.sevdesk.markers import invoice_marker
-from sevdesk_common.sevdesk.models import Invoice
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.invoice import HandoffState
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Invoice
+
 
 _POLL_SECONDS = 0.2
 

@@ -12,16 +12,14 @@ raised, so Lambda retries it and, after its retries, puts it in the same queue (
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from sevdesk_common import dead_letters, invoice_store
-from sevdesk_common.dead_letters import InvocationContext
 from sevdesk_common.errors import AppError
 from sevdesk_common.invoice_store import Event, StaleInvoice
 from sevdesk_common.models.config import SevdeskConfig
-from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.purchase import PurchaseCompleted, PurchaseEvent, describe_errors
 from sevdesk_common.models.record import InvoiceRecord
 from sevdesk_common.models.send import SendRequest
@@ -31,6 +29,10 @@ from sevdesk_common.services.auto_publish import is_retryable
 from sevdesk_common.services.lease import failure_details
 from sevdesk_common.services.publish import publish_invoice
 from sevdesk_common.services.send import send_invoice
+
+if TYPE_CHECKING:
+    from sevdesk_common.dead_letters import InvocationContext
+    from sevdesk_common.models.invoice import HandoffState
 
 ACTOR = "system:purchase-events"
 

@@ -11,16 +11,20 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sevdesk_common import document_store, invoice_store
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.models.drift import ACTIONS, DriftItem, DriftKind, DriftReport, SevdeskRequests
-from sevdesk_common.models.record import InvoiceSummary
 from sevdesk_common.observability import logger, metrics
-from sevdesk_common.sevdesk.client import MAX_PAGE, SevdeskClient
 from sevdesk_common.sevdesk.markers import MARKER_PREFIX
-from sevdesk_common.sevdesk.models import Contact, Invoice
+from sevdesk_common.sevdesk.payloads import MAX_PAGE
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.record import InvoiceSummary
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Contact, Invoice
+
 
 # sevDesk statuses: draft, open, partially paid, paid (a cancelled original also reads 1000).
 _DRAFT, _OPEN = 100, 200

@@ -9,12 +9,11 @@ explicit `resend` sends again (a mail cannot be recalled, so a person decides).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError, Conflict, Unprocessable
-from sevdesk_common.models.invoice import HandoffState
 from sevdesk_common.models.record import InvoiceRecord, PendingWrite
-from sevdesk_common.models.send import SendRequest
 from sevdesk_common.services.lease import (
     InvoiceLease,
     Ride,
@@ -26,10 +25,15 @@ from sevdesk_common.services.lease import (
     require_published,
     stale_is_busy,
 )
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskError
 from sevdesk_common.sevdesk.models import EmailResult
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.models.invoice import HandoffState
+    from sevdesk_common.models.send import SendRequest
+    from sevdesk_common.sevdesk.client import SevdeskClient
+
 
 DEFAULT_TEXT = (
     "Guten Tag,\n\nanbei erhalten Sie unsere Rechnung {number}.\n"

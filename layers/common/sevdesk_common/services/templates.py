@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sevdesk_common.clients import client_for
 from sevdesk_common.credentials import require_token
 from sevdesk_common.models.config import InvoiceTemplate, SevdeskConfig, TemplateList
-from sevdesk_common.models.invoice import DealType, InvoiceHandover
 from sevdesk_common.repository import get_cached, put_cached
 from sevdesk_common.settings import get_settings
+
+if TYPE_CHECKING:
+    from sevdesk_common.models.invoice import DealType, InvoiceHandover
 
 
 def list_templates(token: str | None = None) -> TemplateList:

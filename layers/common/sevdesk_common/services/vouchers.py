@@ -16,9 +16,9 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sevdesk_common import cache_store, deadline, voucher_store
-from sevdesk_common.auth import Caller
 from sevdesk_common.clients import sevdesk_client
 from sevdesk_common.errors import AppError, Conflict, InvoiceBusy
 from sevdesk_common.models.invoice import cents
@@ -36,11 +36,15 @@ from sevdesk_common.models.voucher import (
 from sevdesk_common.observability import logger
 from sevdesk_common.repository import StaleItem
 from sevdesk_common.settings import get_settings
-from sevdesk_common.sevdesk.client import SevdeskClient
 from sevdesk_common.sevdesk.errors import SevdeskAmbiguousWrite, SevdeskUnavailable
-from sevdesk_common.sevdesk.models import Voucher
 from sevdesk_common.sevdesk.payloads import VoucherPositionPayload, VoucherSavePayload, berlin_date
 from sevdesk_common.writes import WriteOnce
+
+if TYPE_CHECKING:  # the client (and httpx) load at first use: see clients.client_for
+    from sevdesk_common.auth import Caller
+    from sevdesk_common.sevdesk.client import SevdeskClient
+    from sevdesk_common.sevdesk.models import Voucher
+
 
 LEASE_SECONDS = 60
 WAIT_SECONDS = 8.0

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sevdesk_common.ratelimit import TokenBucket
-from sevdesk_common.settings import Settings
 from sevdesk_common.sevdesk.errors import SevdeskRateLimited
+
+if TYPE_CHECKING:
+    from sevdesk_common.settings import Settings
 
 BudgetClass = Literal["default", "pdf", "bulk"]
 

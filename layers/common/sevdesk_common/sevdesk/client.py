@@ -11,12 +11,11 @@ import binascii
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from sevdesk_common.errors import TimeBudgetExceeded
-from sevdesk_common.sevdesk.budget import BudgetClass, OutboundBudget
 from sevdesk_common.sevdesk.core import Reply, Request, SevdeskHttp
 from sevdesk_common.sevdesk.errors import (
     SevdeskError,
@@ -56,6 +55,7 @@ from sevdesk_common.sevdesk.models import (
     WireBool,
 )
 from sevdesk_common.sevdesk.payloads import (
+    MAX_PAGE,
     InvoiceSavePayload,
     VoucherSavePayload,
     berlin_date,
@@ -63,11 +63,13 @@ from sevdesk_common.sevdesk.payloads import (
     ref,
 )
 
+if TYPE_CHECKING:
+    from sevdesk_common.sevdesk.budget import BudgetClass, OutboundBudget
+
 T = TypeVar("T")
 PaymentType = Literal["FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"]
 SendType = Literal["VPR", "VP", "VM", "VPDF"]
 CommunicationType = Literal["EMAIL", "PHONE", "MOBILE", "WEB"]
-MAX_PAGE = 1000
 # Expands each booking's transaction and its check account (whose type tells money from a write-off).
 BOOKING_EMBED = "checkAccountTransaction,checkAccountTransaction.checkAccount"
 

@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# The most entries sevDesk returns per list request (its `limit` cap).
+MAX_PAGE = 1000
+
 
 def ref(object_name: str, id_: str | int) -> dict[str, Any]:
     """A reference; numeric ids go out as integers, which sevDesk accepts everywhere."""
@@ -51,7 +54,7 @@ def decimal_str(value: Decimal) -> str:
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built at first use
 
 
 class InvoicePositionPayload(_Input):
