@@ -1,4 +1,11 @@
-"""One change to moto 5.2.5 (pinned), for the long-running local stack only.
+"""Two changes to moto 5.2.5 (pinned), for the long-running local stack only.
+
+Every object of a moto model class (BaseModel) is appended to a class-wide list when it is made,
+for moto's dashboard (/moto-api/data.json), and stays there until a reset. DynamoDB makes such
+objects per request: a Query or Scan deep-copies each item it reads and projects it into a new
+Item. So a stack grew by every item any request had read (a list of 20 invoices: ~250 KB, for
+good), and got slower as the lists grew. The local stack does not serve the dashboard: objects
+are no longer tracked, and memory stays flat under a steady load.
 
 moto's TransactWriteItems deep-copies every table it touches before it starts, so that it can put
 the whole table back when a condition fails. That costs time and memory in proportion to the
@@ -14,6 +21,7 @@ import copy
 import functools
 from typing import Any
 
+from moto.core.common_models import BaseModel
 from moto.dynamodb import models
 from moto.dynamodb.models.table import Table
 
@@ -63,11 +71,17 @@ def _restore(backend: Any, touched: list[tuple[str, dict[str, Any], Any]]) -> No
             backend.put_item(table_name, item)
 
 
+def _untracked(cls: type, *_args: Any, **_kwargs: Any) -> Any:
+    """BaseModel.__new__ without the append to `cls.instances_tracked`."""
+    return object.__new__(cls)
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
     _installed = True
+    BaseModel.__new__ = staticmethod(_untracked)  # type: ignore[assignment,method-assign]
     models.copy = _TablesAreNotCopied()  # type: ignore[assignment]
     original = models.DynamoDBBackend.transact_write_items
 

@@ -10,7 +10,8 @@ lives; the lease free; a publish without faults gets through.
 
     python -m devtools.storms --storms 200 --seed 7 --max-minutes 30   # or: make storms
     python -m devtools.storms --seed 7 --only-storm 42                  # one failing storm again
-    python -m devtools.storms --sustain-minutes 10                      # memory under steady load
+    python -m devtools.storms --sustain-minutes 10                      # is memory flat under load?
+    python -m devtools.storms --sustain-minutes 10 --new-invoices       # memory per stored invoice
 
 The shape of storm K depends only on (seed, K). Prints a summary (storms, duplicates by kind,
 stuck storms, wall time, answers by code, the stack's RSS start/peak/end) and every failing

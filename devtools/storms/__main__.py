@@ -43,7 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, default=None, help="one JSON line per storm")
     parser.add_argument("--verbose", action="store_true", help="a line for every storm")
     parser.add_argument("--rss-every", type=int, default=50, help="print the RSS every N storms")
-    parser.add_argument("--sustain-minutes", type=float, default=None, help="sustained load instead")
+    parser.add_argument(
+        "--sustain-minutes",
+        type=float,
+        default=None,
+        help="sustained load on a fixed set of invoices instead: is memory flat?",
+    )
+    parser.add_argument(
+        "--new-invoices",
+        action="store_true",
+        help="with --sustain-minutes: a fresh invoice every few requests (memory per stored invoice)",
+    )
     parser.add_argument(
         "--target",
         type=Path,
@@ -99,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.sustain_minutes is not None:
             from devtools.storms.sustain import sustain
 
-            ok = sustain(target, args.sustain_minutes, out, stop)
+            ok = sustain(target, args.sustain_minutes, out, stop, new_invoices=args.new_invoices)
             return 0 if ok else 1
         settings = Settings(
             seed=seed,

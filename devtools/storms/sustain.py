@@ -1,6 +1,16 @@
-"""Sustained load: several users send a steady mix of requests (hand-over, publish, get, events,
-send, pdf, cancel) for some minutes, no faults; prints requests done and the stack's RSS over
-time, so a leak shows as a rising line."""
+"""Sustained load: does the stack's memory stay flat?
+
+Steady (the default): 48 invoices are handed over and taken to an end state first (published and
+sent, or cancelled); then six users send a mix of every invoice request (hand-over again, get,
+events, list, pdf, publish, send, cancel) against them for the given minutes, under a fixed pool of
+identities. Those requests add no stored data, so memory that still grows is per-request state:
+a leak. The verdict compares the stack's own process (moto, emulator, gateway) at the middle and
+at the end of the load.
+
+Growing (`new_invoices`): a fresh invoice every few requests, as before issue 6, so memory grows
+with the data the stack stores (moto's items, the emulator's objects); the report prints the cost
+per stored invoice, which is what a long `make local` session pays.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +24,26 @@ from typing import TextIO
 
 import httpx
 
+from devtools.sevdesk_emulator.request_log import DEFAULT_REQUEST_LOG_SIZE
 from devtools.storms.caller import answer_key
 from devtools.storms.campaign import HANDOVER
 from devtools.storms.memory import MemoryWatch
 from devtools.storms.target import Target
 
 USERS = 6
-REQUESTS_PER_IDENTITY = 15  # below the per-user limit of 20 per 60 s
+IDENTITIES_PER_USER = 24  # a user cycles through them: each stays under the limit of 20 / 60 s
+WORKING_SET = 8  # invoices per user in steady mode
+# A flat process may still move by the allocator's arenas and a full request log; a leak of one
+# KB per request is 10 MB per 10,000 requests.
+FLAT_MB = 8.0
 # (weight, operation): mostly reads, like a busy billing screen.
-MIX = ((2, "hand_over"), (3, "publish"), (4, "get"), (3, "events"), (1, "send"), (2, "pdf"), (1, "cancel"))
+STEADY_MIX = (
+    (1, "hand_over"), (3, "publish"), (4, "get"), (3, "events"), (1, "list"), (1, "send"), (2, "pdf"),
+    (1, "cancel"),
+)  # fmt: skip
+GROWING_MIX = (
+    (2, "hand_over"), (3, "publish"), (4, "get"), (3, "events"), (1, "send"), (2, "pdf"), (1, "cancel"),
+)  # fmt: skip
 
 
 @dataclass
@@ -38,69 +59,74 @@ class Load:
 
 
 class _User(threading.Thread):
-    def __init__(self, number: int, target: Target, load: Load, ends: float, stop: threading.Event) -> None:
+    def __init__(self, number: int, target: Target, load: Load, new_invoices: bool) -> None:
         super().__init__(daemon=True, name=f"sustain-{number}")
-        self.number = number
-        self.target = target
-        self.load = load
-        self.ends = ends
-        self.stop = stop
+        self.number, self.target, self.load, self.new_invoices = number, target, load, new_invoices
         self.rng = random.Random(number)
-        self.invoices: list[str] = []
-        self.sent = 0
-        self.token = ""
-        self.ids = itertools.count()
         self.tag = random.Random().getrandbits(16)
+        subs = (f"sustain-{self.tag}-{number}-{k}" for k in range(IDENTITIES_PER_USER))
+        self.tokens = itertools.cycle([target.mint(sub, ["staff"]) for sub in subs])
+        self.ids = itertools.count()
+        self.invoices: list[str] = []
+        self.http = httpx.Client(base_url=target.api_url, timeout=45)
+        self.ends = 0.0
+        self.stop = threading.Event()
+
+    def prepare(self) -> None:
+        """Steady mode: hand over this user's invoices and take each to an end state."""
+        for k in range(WORKING_SET):
+            invoice_id = self._hand_over()
+            self._post(f"/api/sevdesk/invoices/{invoice_id}/publish", "publish")
+            then = "cancel" if k % 2 else "send"
+            self._post(f"/api/sevdesk/invoices/{invoice_id}/{then}", then, {} if then == "send" else None)
 
     def run(self) -> None:
-        weights, operations = zip(*MIX, strict=True)
-        with httpx.Client(base_url=self.target.api_url, timeout=45) as http:
-            while time.monotonic() < self.ends and not self.stop.is_set():
-                operation = self.rng.choices(operations, weights)[0]
-                if operation != "hand_over" and not self.invoices:
-                    operation = "hand_over"
-                self._request(http, operation)
-
-    def _headers(self) -> dict[str, str]:
-        if self.sent % REQUESTS_PER_IDENTITY == 0:
-            identity = self.sent // REQUESTS_PER_IDENTITY
-            self.token = self.target.mint(f"sustain-{self.tag}-{self.number}-{identity}", ["staff"])
-        self.sent += 1
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def _request(self, http: httpx.Client, operation: str) -> None:
-        headers = self._headers()
-        try:
-            if operation == "hand_over":
-                invoice_id = f"SUSTAIN-{self.tag}-{self.number}-{next(self.ids)}"
-                company = {**HANDOVER["company"], "id": f"sus-{self.tag}-{self.number % 3}"}
-                body = {**HANDOVER, "company": company, "invoiceNumber": invoice_id}
-                response = http.put(f"/api/billing/invoices/{invoice_id}", json=body, headers=headers)
-                if response.status_code in (200, 201):
-                    self.invoices.append(invoice_id)
-                    del self.invoices[:-20]  # work on recent invoices, like a screen does
+        weights, operations = zip(*(GROWING_MIX if self.new_invoices else STEADY_MIX), strict=True)
+        while time.monotonic() < self.ends and not self.stop.is_set():
+            operation = self.rng.choices(operations, weights)[0]
+            if (operation == "hand_over" and self.new_invoices) or not self.invoices:
+                self._hand_over()
+            elif operation == "hand_over":
+                self._hand_over(self.rng.choice(self.invoices))
             else:
-                invoice_id = self.rng.choice(self.invoices)
-                response = self._on_invoice(http, operation, invoice_id, headers)
-            key = f"{operation} {answer_key(response.status_code, _json(response))}"
-        except httpx.HTTPError as error:
-            key = f"{operation} {type(error).__name__}"
-        self.load.count(key)
+                self._on_invoice(operation, self.rng.choice(self.invoices))
+        self.http.close()
 
-    @staticmethod
-    def _on_invoice(
-        http: httpx.Client, operation: str, invoice_id: str, headers: dict[str, str]
-    ) -> httpx.Response:
+    def _hand_over(self, invoice_id: str | None = None) -> str:
+        invoice_id = invoice_id or f"SUSTAIN-{self.tag}-{self.number}-{next(self.ids)}"
+        company = {**HANDOVER["company"], "id": f"sus-{self.tag}-{self.number % 3}"}
+        body = {**HANDOVER, "company": company, "invoiceNumber": invoice_id}
+        status = self._request("PUT", f"/api/billing/invoices/{invoice_id}", "hand_over", body)
+        if status == 201:
+            self.invoices.append(invoice_id)
+            del self.invoices[:-20]  # work on recent invoices, like a screen does
+        return invoice_id
+
+    def _on_invoice(self, operation: str, invoice_id: str) -> None:
         billing, sevdesk = f"/api/billing/invoices/{invoice_id}", f"/api/sevdesk/invoices/{invoice_id}"
-        if operation == "get":
-            return http.get(billing, headers=headers)
-        if operation == "events":
-            return http.get(f"{billing}/events", headers=headers)
-        if operation == "pdf":
-            return http.get(f"{sevdesk}/pdf", headers=headers)
-        if operation == "send":
-            return http.post(f"{sevdesk}/send", json={}, headers=headers)
-        return http.post(f"{sevdesk}/{operation}", headers=headers)
+        paths = {
+            "get": ("GET", billing),
+            "events": ("GET", f"{billing}/events"),
+            "list": ("GET", "/api/billing/invoices?limit=20"),
+            "pdf": ("GET", f"{sevdesk}/pdf"),
+        }
+        if operation in paths:
+            self._request(*paths[operation], operation)
+        else:
+            self._post(f"{sevdesk}/{operation}", operation, {} if operation == "send" else None)
+
+    def _post(self, path: str, operation: str, body: object = None) -> int | None:
+        return self._request("POST", path, operation, body)
+
+    def _request(self, method: str, path: str, operation: str, body: object = None) -> int | None:
+        headers = {"Authorization": f"Bearer {next(self.tokens)}"}
+        try:
+            response = self.http.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as error:
+            self.load.count(f"{operation} {type(error).__name__}")
+            return None
+        self.load.count(f"{operation} {answer_key(response.status_code, _json(response))}")
+        return response.status_code
 
 
 def _json(response: httpx.Response) -> object:
@@ -110,15 +136,48 @@ def _json(response: httpx.Response) -> object:
         return None
 
 
-def sustain(target: Target, minutes: float, out: TextIO, stop: threading.Event, every: float = 30.0) -> bool:
-    """Run the load; True unless a request got a 500 (our bug) or the run was interrupted."""
+def _stored(target: Target) -> str:
+    """What the stack stores: the table's items and the emulator's invoices and logged requests."""
+    parts = []
+    items = target.item_count()
+    if items is not None:
+        parts.append(f"{items} items")
+    try:
+        state = httpx.get(f"{target.control_url}/state", timeout=30).json()
+        # The emulator logs the newest 10,000 requests: the log stops growing there.
+        logged = min(state["requests_total"], DEFAULT_REQUEST_LOG_SIZE)
+        parts.append(f"{len(state['invoices'])} sevDesk invoices, {logged} sevDesk requests logged")
+    except (httpx.HTTPError, ValueError, KeyError):
+        pass
+    return ", ".join(parts) or "stored data n/a"
+
+
+def sustain(
+    target: Target,
+    minutes: float,
+    out: TextIO,
+    stop: threading.Event,
+    every: float = 30.0,
+    new_invoices: bool = False,
+) -> bool:
+    """Run the load; True unless a request got a 500 (our bug), the run was interrupted, or (in
+    steady mode) the stack's own process grew by more than FLAT_MB in the second half."""
     load, memory = Load(), MemoryWatch(target.pid)
+    users = [_User(n, target, load, new_invoices) for n in range(USERS)]
+    mode = "growing: a fresh invoice every few requests" if new_invoices else "steady"
+    if not new_invoices:
+        preparing = [threading.Thread(target=user.prepare, daemon=True) for user in users]
+        for thread in preparing:
+            thread.start()
+        for thread in preparing:
+            thread.join()
+        mode += f": {USERS * WORKING_SET} invoices published and sent or cancelled, then worked on"
     started = time.monotonic()
-    ends = started + minutes * 60
     memory.sample(0.0)
-    print(f"sustain: {USERS} users for {minutes:g} min; {memory.line('start')}", file=out, flush=True)
-    users = [_User(n, target, load, ends, stop) for n in range(USERS)]
+    print(f"sustain ({mode}), {USERS} users for {minutes:g} min", file=out)
+    print(f"  {'start':>6}  {memory.line('now')}; {_stored(target)}", file=out, flush=True)
     for user in users:
+        user.ends, user.stop = started + minutes * 60, stop
         user.start()
     next_line = started + every
     while any(user.is_alive() for user in users) and not stop.is_set():
@@ -129,18 +188,34 @@ def sustain(target: Target, minutes: float, out: TextIO, stop: threading.Event, 
         elapsed = time.monotonic() - started
         memory.sample(elapsed)
         print(
-            f"  {elapsed:6.0f} s  {load.requests:7d} requests  {load.requests / elapsed:5.1f}/s  "
-            f"{memory.line('now')}",
+            f"  {elapsed:4.0f} s  {load.requests:7d} requests  {load.requests / elapsed:5.1f}/s  "
+            f"{memory.line('now')}; {_stored(target)}",
             file=out,
             flush=True,
         )
-    memory.sample(time.monotonic() - started)
     elapsed = time.monotonic() - started
-    print(
-        f"sustain: {load.requests} requests in {elapsed / 60:.1f} min; {memory.summary()}",
-        file=out,
-    )
+    memory.sample(elapsed)
+    print(f"sustain: {load.requests} requests in {elapsed / 60:.1f} min; {memory.summary()}", file=out)
+    print(f"  stored at the end: {_stored(target)}", file=out)
     for key, count in sorted(load.answers.items()):
         print(f"  {count:7d}  {key}", file=out)
     server_errors = sum(n for key, n in load.answers.items() if key.split(" ")[1] == "500")
-    return server_errors == 0 and not stop.is_set()
+    flat = new_invoices or _verdict(memory, out)
+    return server_errors == 0 and flat and not stop.is_set()
+
+
+def _verdict(memory: MemoryWatch, out: TextIO) -> bool:
+    """Steady mode: the own process's growth from the middle sample to the last one."""
+    own = memory.root_samples
+    if len(own) < 3:
+        print("memory: too short a run to judge (fewer than three samples)", file=out)
+        return True
+    middle, end = own[len(own) // 2] / 2**20, own[-1] / 2**20
+    flat = end - middle <= FLAT_MB
+    verdict = "flat" if flat else "GROWING"
+    print(
+        f"memory {verdict}: the stack's own process {middle:.0f} MB at half time, {end:.0f} MB at the end "
+        f"({end - middle:+.1f} MB; flat means at most +{FLAT_MB:g} MB)",
+        file=out,
+    )
+    return flat

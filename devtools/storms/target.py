@@ -43,25 +43,38 @@ class Target:
     moto_url: str | None
     pid: int | None  # the stack's process (its RSS is sampled with its children's)
 
+    def item_count(self) -> int | None:
+        """Items in the state table; None when the table is out of reach."""
+        if not (self.table and self.moto_url):
+            return None
+        pages = self._dynamodb().get_paginator("scan").paginate(TableName=self.table, Select="COUNT")
+        return sum(page["Count"] for page in pages)
+
     def lease(self, invoice_id: str) -> dict[str, Any] | None:
         """The invoice item's lease fields (empty when free); None when the table is out of reach."""
         if not (self.table and self.moto_url):
             return None
+        item = (
+            self._dynamodb()
+            .get_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"INVOICE#{invoice_id}"}, "sk": {"S": "INVOICE"}},
+                ConsistentRead=True,
+            )
+            .get("Item", {})
+        )
+        return {k: next(iter(v.values())) for k, v in item.items() if k.startswith("lock")}
+
+    def _dynamodb(self) -> Any:
         import boto3
 
-        dynamodb = boto3.client(
+        return boto3.client(
             "dynamodb",
             endpoint_url=self.moto_url,
             region_name=os.environ.get("AWS_REGION", "eu-central-1"),
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        item = dynamodb.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"INVOICE#{invoice_id}"}, "sk": {"S": "INVOICE"}},
-            ConsistentRead=True,
-        ).get("Item", {})
-        return {k: next(iter(v.values())) for k, v in item.items() if k.startswith("lock")}
 
 
 @contextmanager

@@ -287,3 +287,29 @@ def test_a_failed_transaction_changes_nothing_and_only_its_items(fixture_stack: 
     assert get("TX#a") is None
     assert get("TX#b")["v"] == {"N": "1"}
     assert get("TX#other") is not None
+
+
+def test_moto_keeps_no_copy_of_what_requests_read(fixture_stack: LocalStack) -> None:
+    """moto appends every model object it makes, a Query's copies of the items included, to a
+    class-wide list for its dashboard; a long-running stack grew by every item ever read. The
+    local stack's moto keeps none of them, so its memory stays flat under a steady load."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    dynamodb = aws(fixture_stack, "dynamodb")
+    table = fixture_stack.template.physical_name("JobTable")
+    for k in range(20):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": "READ#1"}, "sk": {"S": f"{k:03d}"}})
+    tracked = len(Item.instances_tracked)  # type: ignore[attr-defined]
+
+    pages = [
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "READ#1"}},
+        )
+        for _ in range(10)
+    ]
+
+    assert [page["Count"] for page in pages] == [20] * 10
+    assert pages[-1]["Items"][0] == {"pk": {"S": "READ#1"}, "sk": {"S": "000"}}
+    assert len(Item.instances_tracked) == tracked  # type: ignore[attr-defined]
