@@ -79,6 +79,7 @@ class _Instance:
         )
         os.close(write_fd)
         self._responses = read_fd
+        self._pipe_lock = threading.Lock()
         self.last_used = time.monotonic()
         self.invocations = 0
         self._ready = False
@@ -153,9 +154,12 @@ class _Instance:
         self._close_pipe()
 
     def _close_pipe(self) -> None:
-        if self._responses >= 0:
-            os.close(self._responses)
-            self._responses = -1
+        # The invoking thread (after its worker died) and the stack's close() may both get here:
+        # take the descriptor atomically, so it is closed once, never a number reused meanwhile.
+        with self._pipe_lock:
+            responses, self._responses = self._responses, -1
+        if responses >= 0:
+            os.close(responses)
 
 
 @dataclass

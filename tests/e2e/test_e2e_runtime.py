@@ -313,3 +313,38 @@ def test_moto_keeps_no_copy_of_what_requests_read(fixture_stack: LocalStack) -> 
     assert [page["Count"] for page in pages] == [20] * 10
     assert pages[-1]["Items"][0] == {"pk": {"S": "READ#1"}, "sk": {"S": "000"}}
     assert len(Item.instances_tracked) == tracked  # type: ignore[attr-defined]
+
+
+def test_an_instance_closes_its_pipe_once_when_two_threads_end_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """stop() kills the instances while an invoking thread, whose worker just died, ends the
+    same instance: both closed the response pipe, and the second close failed (EBADF) or could
+    have closed a descriptor another file had been given meanwhile. The interleaving is forced:
+    the second closer arrives while the first is inside os.close."""
+    import sys
+
+    from devtools.local import runtime
+
+    launch = runtime.Launch(
+        "Echo", "echo", "arn:aws:lambda:eu-central-1:123456789012:function:echo", "app.handler",
+        tmp_path, (), {}, 3, 128, sys.executable,
+    )  # fmt: skip
+    instance = runtime._Instance(launch, {}, None)
+    instance.signal_kill()
+    closed: list[int] = []
+    real_close = os.close
+
+    def close(fd: int) -> None:
+        if not closed:
+            closed.append(fd)
+            instance._close_pipe()  # the other thread, mid-close
+        else:
+            closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(runtime.os, "close", close)
+    instance.kill()
+    instance.kill()
+
+    assert len(closed) == 1
