@@ -3,13 +3,14 @@
 Steady (the default): 48 invoices are handed over and taken to an end state first (published and
 sent, or cancelled); then six users send a mix of every invoice request (hand-over again, get,
 events, list, pdf, publish, send, cancel) against them for the given minutes, under a fixed pool of
-identities. Those requests add no stored data, so memory that still grows is per-request state:
-a leak. The verdict compares the stack's own process (moto, emulator, gateway) at the middle and
-at the end of the load.
+identities. Those requests add little stored data (the first cancel of a sent invoice makes a
+cancellation, each PDF download logs an event: the items are printed), so memory that keeps
+growing is per-request state: a leak. The verdict compares the stack's own process (moto,
+emulator, gateway) at half time and at the end.
 
-Growing (`new_invoices`): a fresh invoice every few requests, as before issue 6, so memory grows
-with the data the stack stores (moto's items, the emulator's objects); the report prints the cost
-per stored invoice, which is what a long `make local` session pays.
+Growing (`new_invoices`): a fresh invoice every few requests, so memory grows with the data the
+stack stores (moto's items, the emulator's objects); the report prints the cost per invoice, which
+is what a long `make local` session pays.
 """
 
 from __future__ import annotations
@@ -136,20 +137,29 @@ def _json(response: httpx.Response) -> object:
         return None
 
 
-def _stored(target: Target) -> str:
-    """What the stack stores: the table's items and the emulator's invoices and logged requests."""
-    parts = []
+@dataclass(frozen=True)
+class Stored:
+    """What the stack stores: the table's items, the emulator's invoices and logged requests."""
+
+    items: int | None = None
+    invoices: int | None = None
+    logged: int | None = None
+
+    def __str__(self) -> str:
+        parts = [f"{self.items} items"] if self.items is not None else []
+        if self.invoices is not None:
+            parts.append(f"{self.invoices} sevDesk invoices, {self.logged} sevDesk requests logged")
+        return ", ".join(parts) or "stored data n/a"
+
+
+def _stored(target: Target) -> Stored:
     items = target.item_count()
-    if items is not None:
-        parts.append(f"{items} items")
     try:
         state = httpx.get(f"{target.control_url}/state", timeout=30).json()
         # The emulator logs the newest 10,000 requests: the log stops growing there.
-        logged = min(state["requests_total"], DEFAULT_REQUEST_LOG_SIZE)
-        parts.append(f"{len(state['invoices'])} sevDesk invoices, {logged} sevDesk requests logged")
+        return Stored(items, len(state["invoices"]), min(state["requests_total"], DEFAULT_REQUEST_LOG_SIZE))
     except (httpx.HTTPError, ValueError, KeyError):
-        pass
-    return ", ".join(parts) or "stored data n/a"
+        return Stored(items)
 
 
 def sustain(
@@ -172,10 +182,10 @@ def sustain(
         for thread in preparing:
             thread.join()
         mode += f": {USERS * WORKING_SET} invoices published and sent or cancelled, then worked on"
-    started = time.monotonic()
+    started, stored = time.monotonic(), _stored(target)
     memory.sample(0.0)
     print(f"sustain ({mode}), {USERS} users for {minutes:g} min", file=out)
-    print(f"  {'start':>6}  {memory.line('now')}; {_stored(target)}", file=out, flush=True)
+    print(f"  {'start':>6}  {memory.line('now')}; {stored}", file=out, flush=True)
     for user in users:
         user.ends, user.stop = started + minutes * 60, stop
         user.start()
@@ -197,11 +207,27 @@ def sustain(
     memory.sample(elapsed)
     print(f"sustain: {load.requests} requests in {elapsed / 60:.1f} min; {memory.summary()}", file=out)
     print(f"  stored at the end: {_stored(target)}", file=out)
+    handed_over = load.answers["hand_over 201"]
     for key, count in sorted(load.answers.items()):
         print(f"  {count:7d}  {key}", file=out)
     server_errors = sum(n for key, n in load.answers.items() if key.split(" ")[1] == "500")
+    if new_invoices:
+        _per_invoice(memory, handed_over, out)
     flat = new_invoices or _verdict(memory, out)
     return server_errors == 0 and flat and not stop.is_set()
+
+
+def _per_invoice(memory: MemoryWatch, handed_over: int, out: TextIO) -> None:
+    """Growing mode: the own process's growth per invoice handed over (and published, sent or
+    cancelled by the mix), which is what a long `make local` session pays per invoice."""
+    own = memory.root_samples
+    if handed_over and len(own) >= 2:
+        grown = (own[-1] - own[0]) / 2**10
+        print(
+            f"memory per stored invoice: {grown / handed_over:.0f} KB "
+            f"({grown / 2**10:+.0f} MB for {handed_over} new invoices)",
+            file=out,
+        )
 
 
 def _verdict(memory: MemoryWatch, out: TextIO) -> bool:
