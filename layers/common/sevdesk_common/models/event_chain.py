@@ -83,55 +83,45 @@ def verify(events: Iterable[Mapping[str, Any]], head_seq: int, head_hash: str | 
             previous, expected_seq = None, (expected_seq if seq is None else int(seq)) + 1
             continue
         seq = int(seq)
-        if seq != expected_seq:
-            breaks.append(
-                ChainBreak(
-                    seq=seq,
-                    event_id=event_id,
-                    problem="gap",
-                    message=f"expected event {expected_seq}, found {seq}: events are missing",
-                )
-            )
-        if previous is not None and event.get("prevHash") != previous:
-            breaks.append(
-                ChainBreak(
-                    seq=seq,
-                    event_id=event_id,
-                    problem="relinked",
-                    message="prevHash is not the hash of the event before it",
-                )
-            )
-        if event_hash(event) != event["hash"]:
-            breaks.append(
-                ChainBreak(
-                    seq=seq, event_id=event_id, problem="altered", message="content differs from its hash"
-                )
-            )
+        breaks += _event_breaks(event, seq, expected_seq, previous)
         previous, expected_seq = str(event["hash"]), seq + 1
-    last_seq = expected_seq - 1
-    if last_seq < head_seq or (
-        last_seq == head_seq and previous is not None and head_hash not in (None, previous)
-    ):
-        breaks.append(
-            ChainBreak(
-                seq=head_seq,
-                problem="truncated",
-                message=(
-                    f"the invoice records {head_seq} events ending in {head_hash}; the log ends at {last_seq}"
-                ),
-            )
-        )
-    elif last_seq > head_seq:
-        breaks.append(
-            ChainBreak(
-                seq=last_seq,
-                problem="head_behind",
-                message=f"the log has {last_seq} events but the invoice records only {head_seq}",
-            )
-        )
+    breaks += _head_breaks(expected_seq - 1, previous, head_seq, head_hash)
     return ChainStatus(
         verified=not breaks, length=count, head_seq=head_seq, head_hash=head_hash, breaks=breaks
     )
+
+
+def _event_breaks(
+    event: Mapping[str, Any], seq: int, expected_seq: int, previous: str | None
+) -> list[ChainBreak]:
+    """What is wrong with one chained event: its place, its link, its content."""
+    event_id = event.get("eventId")
+    breaks: list[ChainBreak] = []
+    if seq != expected_seq:
+        message = f"expected event {expected_seq}, found {seq}: events are missing"
+        breaks.append(ChainBreak(seq=seq, event_id=event_id, problem="gap", message=message))
+    if previous is not None and event.get("prevHash") != previous:
+        message = "prevHash is not the hash of the event before it"
+        breaks.append(ChainBreak(seq=seq, event_id=event_id, problem="relinked", message=message))
+    if event_hash(event) != event["hash"]:
+        message = "content differs from its hash"
+        breaks.append(ChainBreak(seq=seq, event_id=event_id, problem="altered", message=message))
+    return breaks
+
+
+def _head_breaks(
+    last_seq: int, previous: str | None, head_seq: int, head_hash: str | None
+) -> list[ChainBreak]:
+    """Whether the log ends where the invoice's head says (`previous`: the last event's hash)."""
+    if last_seq < head_seq or (
+        last_seq == head_seq and previous is not None and head_hash not in (None, previous)
+    ):
+        message = f"the invoice records {head_seq} events ending in {head_hash}; the log ends at {last_seq}"
+        return [ChainBreak(seq=head_seq, problem="truncated", message=message)]
+    if last_seq > head_seq:
+        message = f"the log has {last_seq} events but the invoice records only {head_seq}"
+        return [ChainBreak(seq=last_seq, problem="head_behind", message=message)]
+    return []
 
 
 def only_ahead_of_head(status: ChainStatus) -> bool:

@@ -225,16 +225,9 @@ class Settler:
                 self._summary.unchanged += 1
                 return
             changed = record.changed(**verdict.claim.changes(record), payment_observed_at=seen.read_at)
-            details: dict[str, Any] = {
-                "kind": verdict.kind,
-                "from": before.view(),
-                "to": verdict.claim.view(),
-                "sevdesk": verdict.evidence,
-                "trigger": self._trigger,
-                "observedAt": seen.read_at.isoformat(),
-            }
+            event = Event("payment_synced", self._actor, self._details(verdict, before, seen))
             try:
-                invoice_store.save(changed, events=[Event("payment_synced", self._actor, details)])
+                invoice_store.save(changed, events=[event])
             except StaleInvoice:
                 reloaded = invoice_store.load(record.invoice_id)
                 if reloaded is None:
@@ -258,15 +251,7 @@ class Settler:
                 )
                 self._hold(seen)
                 return
-            setattr(self._summary.changed, verdict.kind, getattr(self._summary.changed, verdict.kind) + 1)
-            logger.info(
-                "payment synced",
-                extra={
-                    "invoice_id": record.invoice_id,
-                    "kind": verdict.kind,
-                    "claim_status": verdict.claim.claim_status,
-                },
-            )
+            self._synced(record, verdict)
             return
         self.fail(
             "concurrent_changes",
@@ -275,6 +260,26 @@ class Settler:
             external_id=seen.external_id,
         )
         self._hold(seen)
+
+    def _details(self, verdict: Verdict, before: Claim, seen: Observation) -> dict[str, Any]:
+        """The payment_synced event's details: the claim before and after, and sevDesk's evidence."""
+        return {
+            "kind": verdict.kind,
+            "from": before.view(),
+            "to": verdict.claim.view(),
+            "sevdesk": verdict.evidence,
+            "trigger": self._trigger,
+            "observedAt": seen.read_at.isoformat(),
+        }
+
+    def _synced(self, record: InvoiceRecord, verdict: Verdict) -> None:
+        setattr(self._summary.changed, verdict.kind, getattr(self._summary.changed, verdict.kind) + 1)
+        extra = {
+            "invoice_id": record.invoice_id,
+            "kind": verdict.kind,
+            "claim_status": verdict.claim.claim_status,
+        }
+        logger.info("payment synced", extra=extra)
 
 
 def _skip(record: InvoiceRecord, seen: Observation) -> str | None:

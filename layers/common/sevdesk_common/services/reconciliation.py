@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -150,73 +150,94 @@ def _invoice_drift(
         if record.is_cancelled and record.external_invoice_number is None:
             return []  # a draft deleted by our own cancel
         return [_item("missing_in_sevdesk", record, None, ours={"documentStatus": record.document_status})]
-    found: list[DriftItem] = []
-    if record.external_invoice_number and invoice.invoice_number != record.external_invoice_number:
-        found.append(
-            _item(
-                "number_differs",
-                record,
-                invoice,
-                ours={"number": record.external_invoice_number},
-                sevdesk={"number": invoice.invoice_number},
-            )
-        )
-    if invoice.sum_gross is not None and (
-        invoice.sum_gross != record.gross_amount or _net_differs(record, invoice)
-    ):
-        found.append(
-            _item(
-                "sums_differ",
-                record,
-                invoice,
-                ours={"net": record.net_amount, "gross": record.gross_amount},
-                sevdesk={"net": invoice.sum_net, "gross": invoice.sum_gross},
-            )
-        )
+    found = (check(record, invoice, cancellation) for check in _INVOICE_CHECKS)
+    return [item for item in found if item is not None]
+
+
+def _number_drift(record: InvoiceSummary, invoice: Invoice, _: Invoice | None) -> DriftItem | None:
+    if not record.external_invoice_number or invoice.invoice_number == record.external_invoice_number:
+        return None
+    return _item(
+        "number_differs",
+        record,
+        invoice,
+        ours={"number": record.external_invoice_number},
+        sevdesk={"number": invoice.invoice_number},
+    )
+
+
+def _sums_drift(record: InvoiceSummary, invoice: Invoice, _: Invoice | None) -> DriftItem | None:
+    if invoice.sum_gross is None:
+        return None
+    net_differs = invoice.sum_net is not None and invoice.sum_net != record.net_amount
+    if invoice.sum_gross == record.gross_amount and not net_differs:
+        return None
+    return _item(
+        "sums_differ",
+        record,
+        invoice,
+        ours={"net": record.net_amount, "gross": record.gross_amount},
+        sevdesk={"net": invoice.sum_net, "gross": invoice.sum_gross},
+    )
+
+
+def _status_drift(record: InvoiceSummary, invoice: Invoice, _: Invoice | None) -> DriftItem | None:
     ours_draft = record.document_status == "draft"
-    if ours_draft != (invoice.status == _DRAFT) and not record.is_cancelled:
-        found.append(
-            _item(
-                "status_differs",
-                record,
-                invoice,
-                ours={"documentStatus": record.document_status},
-                sevdesk={"status": invoice.status},
-            )
-        )
-    if cancellation is not None and not record.is_cancelled:
-        found.append(
-            _item(
-                "cancellation_unseen",
-                record,
-                invoice,
-                ours={"claimStatus": record.claim_status},
-                sevdesk={
-                    "cancellationId": cancellation.id,
-                    "cancellationNumber": cancellation.invoice_number,
-                },
-            )
-        )
+    if ours_draft == (invoice.status == _DRAFT) or record.is_cancelled:
+        return None
+    return _item(
+        "status_differs",
+        record,
+        invoice,
+        ours={"documentStatus": record.document_status},
+        sevdesk={"status": invoice.status},
+    )
+
+
+def _cancellation_drift(
+    record: InvoiceSummary, invoice: Invoice, cancellation: Invoice | None
+) -> DriftItem | None:
+    if cancellation is None or record.is_cancelled:
+        return None
+    return _item(
+        "cancellation_unseen",
+        record,
+        invoice,
+        ours={"claimStatus": record.claim_status},
+        sevdesk={"cancellationId": cancellation.id, "cancellationNumber": cancellation.invoice_number},
+    )
+
+
+def _payment_drift(
+    record: InvoiceSummary, invoice: Invoice, cancellation: Invoice | None
+) -> DriftItem | None:
     paid = invoice.paid_amount or Decimal(0)
-    if cancellation is None and not record.is_cancelled and paid > record.paid_amount:
-        found.append(
-            _item(
-                "payment_unseen",
-                record,
-                invoice,
-                ours={"paidAmount": record.paid_amount, "claimStatus": record.claim_status},
-                sevdesk={"paidAmount": paid, "status": invoice.status, "payDate": invoice.pay_date},
-            )
-        )
-    if record.e_invoice and invoice.property_is_e_invoice is False:  # a missing flag proves nothing
-        found.append(
-            _item("einvoice_differs", record, invoice, ours={"eInvoice": True}, sevdesk={"eInvoice": False})
-        )
-    return found
+    if cancellation is not None or record.is_cancelled or paid <= record.paid_amount:
+        return None
+    return _item(
+        "payment_unseen",
+        record,
+        invoice,
+        ours={"paidAmount": record.paid_amount, "claimStatus": record.claim_status},
+        sevdesk={"paidAmount": paid, "status": invoice.status, "payDate": invoice.pay_date},
+    )
 
 
-def _net_differs(record: InvoiceSummary, invoice: Invoice) -> bool:
-    return invoice.sum_net is not None and invoice.sum_net != record.net_amount
+def _einvoice_drift(record: InvoiceSummary, invoice: Invoice, _: Invoice | None) -> DriftItem | None:
+    if not record.e_invoice or invoice.property_is_e_invoice is not False:  # a missing flag proves nothing
+        return None
+    return _item("einvoice_differs", record, invoice, ours={"eInvoice": True}, sevdesk={"eInvoice": False})
+
+
+# Each compares one aspect of an invoice found on both sides (the cancellation, if sevDesk has one).
+_INVOICE_CHECKS: tuple[Callable[[InvoiceSummary, Invoice, Invoice | None], DriftItem | None], ...] = (
+    _number_drift,
+    _sums_drift,
+    _status_drift,
+    _cancellation_drift,
+    _payment_drift,
+    _einvoice_drift,
+)
 
 
 def _missing_in_bundle(invoice_id: str, record: InvoiceSummary | None, invoice: Invoice) -> DriftItem:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -121,9 +122,58 @@ def _in_period(moment: datetime | None, start: date | None, end: date | None) ->
     return (start is None or day >= start) and (end is None or day <= end)
 
 
+def _unset_or(wanted: str | None, found: str | None) -> bool:
+    return wanted is None or found == wanted
+
+
 def _total(body: Any) -> int | None:
     total = body.get("total") if isinstance(body, dict) else None
     return int(total) if total not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class _InvoiceFilter:
+    """The filters of an invoice list: sent as query parameters, and re-checked on every item
+    because sevDesk silently ignores a filter it does not know and then returns everything."""
+
+    status: int | None
+    update_after: datetime | None  # naive: taken as UTC
+    customer_internal_note: str | None
+    invoice_number: str | None
+    invoice_type: str | None
+    contact_id: str | None
+    start: date | None
+    end: date | None
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if self.status is not None:
+            params["status"] = self.status
+        if self.update_after is not None:
+            params["updateAfter"] = _unix(self.update_after)
+        if self.customer_internal_note is not None:
+            params["customerInternalNote"] = self.customer_internal_note
+        if self.invoice_number is not None:
+            params["invoiceNumber"] = self.invoice_number
+        if self.invoice_type is not None:
+            params["invoiceType"] = self.invoice_type
+        if self.contact_id is not None:
+            params.update({"contact[id]": self.contact_id, "contact[objectName]": "Contact"})
+        _period(params, self.start, self.end)
+        return params
+
+    def matches(self, invoice: Invoice) -> bool:
+        after = _aware(self.update_after) if self.update_after else None
+        contact = invoice.contact
+        return (
+            (self.status is None or invoice.status == self.status)
+            and (after is None or (invoice.update is not None and invoice.update >= after))
+            and _unset_or(self.customer_internal_note, invoice.customer_internal_note)
+            and _unset_or(self.invoice_number, invoice.invoice_number)
+            and _unset_or(self.invoice_type, invoice.invoice_type)
+            and (self.contact_id is None or (contact is not None and contact.id == self.contact_id))
+            and _in_period(invoice.invoice_date, self.start, self.end)
+        )
 
 
 class SevdeskClient(SevdeskHttp):
@@ -374,20 +424,10 @@ class SevdeskClient(SevdeskHttp):
         ignores a filter it does not know and then returns everything; `fetched` is the
         unfiltered count, which paging needs. A naive `update_after` is taken as UTC.
         `tolerant`: an entry that does not parse goes to `unreadable` instead of failing the page."""
-        params: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset}
-        if status is not None:
-            params["status"] = status
-        if update_after is not None:
-            params["updateAfter"] = _unix(update_after)
-        if customer_internal_note is not None:
-            params["customerInternalNote"] = customer_internal_note
-        if invoice_number is not None:
-            params["invoiceNumber"] = invoice_number
-        if invoice_type is not None:
-            params["invoiceType"] = invoice_type
-        if contact_id is not None:
-            params.update({"contact[id]": contact_id, "contact[objectName]": "Contact"})
-        _period(params, start, end)
+        wanted = _InvoiceFilter(
+            status, update_after, customer_internal_note, invoice_number, invoice_type, contact_id, start, end
+        )
+        params = {"limit": max(1, min(limit, MAX_PAGE)), "offset": offset, **wanted.params()}
         if count_all:
             params["countAll"] = "true"
         reply = self._get("/Invoice", "list_invoices", params, budget_class)
@@ -396,21 +436,8 @@ class SevdeskClient(SevdeskHttp):
             fetched = self._parse(reply, lambda o: _each(o, Invoice, unreadable))
         else:
             fetched = self._parse(reply, lambda o: [Invoice.model_validate(i) for i in _many(o)])
-        after = _aware(update_after) if update_after else None
-
-        def matches(inv: Invoice) -> bool:
-            return (
-                (status is None or inv.status == status)
-                and (after is None or (inv.update is not None and inv.update >= after))
-                and (customer_internal_note is None or inv.customer_internal_note == customer_internal_note)
-                and (invoice_number is None or inv.invoice_number == invoice_number)
-                and (invoice_type is None or inv.invoice_type == invoice_type)
-                and (contact_id is None or (inv.contact is not None and inv.contact.id == contact_id))
-                and _in_period(inv.invoice_date, start, end)
-            )
-
         return InvoicePage(
-            items=[i for i in fetched if matches(i)],
+            items=[i for i in fetched if wanted.matches(i)],
             total=_total(reply.body),
             fetched=len(fetched) + len(unreadable),
             unreadable=unreadable,
