@@ -15,7 +15,8 @@ import pytest
 
 from devtools.sevdesk_emulator import Fault
 from tests.conftest import SEVDESK_TOKEN
-from tests.integration.test_publish import hand_over, handover_body, publish
+from tests.integration.test_einvoice import big_handover
+from tests.integration.test_publish import configure, hand_over, handover_body, publish
 from tests.support.invoke import ADMIN, STAFF, invoke, load_event, running_as
 from tests.support.lambda_context import FakeLambdaContext
 
@@ -141,6 +142,25 @@ def _ghost_body(emulator: Any) -> dict[str, Any]:
             }
         ],
     }
+
+
+def test_an_e_invoice_that_sevdesk_reads_as_plain_is_named_and_a_missing_flag_is_not(emulator: Any) -> None:
+    configure(e_invoice_mode="domestic_b2b")
+    external = {}
+    for invoice_id in ("R1-EINVOICE", "R1-PLAIN-NOW", "R1-FLAGLESS"):
+        hand_over(invoice_id, big_handover())
+        result = publish(invoice_id)
+        assert result.status == 200 and result.body["eInvoice"] is True, result.body
+        external[invoice_id] = result.body["externalId"]
+    emulator.state.invoices[external["R1-PLAIN-NOW"]]["propertyIsEInvoice"] = "0"
+    del emulator.state.invoices[external["R1-FLAGLESS"]]["propertyIsEInvoice"]  # proves nothing (§13)
+
+    body = report()
+
+    assert kinds(body) == {"R1-PLAIN-NOW": {"einvoice_differs"}}
+    [item] = body["items"]
+    assert (item["ours"], item["sevdesk"]) == ({"eInvoice": True}, {"eInvoice": False})
+    assert item["externalId"] == external["R1-PLAIN-NOW"] and item["action"]
 
 
 def test_the_nightly_run_archives_its_report(emulator: Any) -> None:
